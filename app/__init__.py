@@ -1,0 +1,1 @@
+"""switchboard: one GraphQL API over five telephony vendors."""

@@ -1,0 +1,52 @@
+"""What every vendor emulator provides, and the demo credentials the emulators accept."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from app.emulators.control import EmulatorControl
+
+# Accepted by the emulators and used by `python -m app` when it embeds them. Not secrets.
+DEMO_CREDENTIALS: Mapping[str, Mapping[str, str]] = {
+    "huawei": {"app_key": "switchboard-demo-ak", "app_secret": "switchboard-demo-sk"},
+    "verba": {
+        "api_key": "74c8eea0-50c6-40b2-9f3e-252ed501c3c8",
+        "username": "verba-demo",
+        "password": "verba-demo-password",
+    },
+    "voipnow": {"client_id": "switchboard-demo", "client_secret": "voipnow-demo-secret"},
+    "genesys": {"username": "agent15000", "password": "genesys-demo-password"},
+}
+
+
+class VendorEmulator:
+    """One vendor's API as an aiohttp sub-app, mounted at `/<vendor>` on the emulator server.
+
+    Subclasses set `vendor`, add their routes in `add_routes`, hold their calls in memory,
+    seed the vendor page's example calls in `seed_demo`, and walk one simulated call
+    through a realistic lifecycle in `simulate_call`.
+    """
+
+    vendor: str
+
+    def __init__(self, control: EmulatorControl) -> None:
+        self.control = control
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self.control.middleware(self.vendor)])
+        self.add_routes(app)
+        return app
+
+    def add_routes(self, app: web.Application) -> None:
+        raise NotImplementedError
+
+    def seed_demo(self) -> None:
+        raise NotImplementedError
+
+    async def simulate_call(self, rng: random.Random, pace: float) -> None:
+        """Create one call and move it to its end. `pace` scales every wait (1.0 = real time
+        of a short call, a few seconds per step)."""
+        raise NotImplementedError

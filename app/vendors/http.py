@@ -1,0 +1,203 @@
+"""Client plumbing shared by the vendor adapters: one aiohttp session per vendor, timeouts,
+a concurrency cap, one retry for idempotent reads, and the single place where aiohttp's
+exceptions become domain errors (`raise VendorX(...) from exc`).
+
+Nothing above `app/vendors/` ever sees an `aiohttp.ClientError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from app.calls import Vendor
+from app.errors import VendorTimeout, VendorUnavailable
+
+logger = logging.getLogger("switchboard.vendors")
+
+# Connection-level failures after which a read may safely be sent once more.
+_RETRYABLE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+
+
+@dataclass(frozen=True, slots=True)
+class VendorResponse:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+    vendor: Vendor
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body as JSON; a body that is not JSON means the vendor is not well."""
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise VendorUnavailable(
+                f"{self.vendor.value} answered HTTP {self.status} with a body that is not JSON.",
+                vendor=self.vendor.value,
+            ) from None
+
+
+class VendorHttp:
+    """HTTP to one vendor's base URL. Adapters say what to send; this says how."""
+
+    def __init__(
+        self,
+        vendor: Vendor,
+        base_url: str,
+        *,
+        timeout: float = 5.0,
+        concurrency: int = 16,
+    ) -> None:
+        self.vendor = vendor
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.concurrency = concurrency
+        self._limit = asyncio.Semaphore(concurrency)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        # Created on first use so that it binds to the running loop. Cookies are handled
+        # by the adapters that need them (Genesys JSESSIONID), explicitly.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                raise_for_status=False,
+            )
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: aiohttp.BasicAuth | None = None,
+        idempotent: bool | None = None,
+    ) -> VendorResponse:
+        """Send one request and read the whole answer.
+
+        A 5xx answer, a timeout or a connection failure raises `VendorUnavailable` or
+        `VendorTimeout`; every other status is returned for the adapter to interpret.
+        Idempotent requests (GET by default) are sent once more after a dropped connection.
+        """
+        if idempotent is None:
+            idempotent = method == "GET"
+        attempts = 2 if idempotent else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = await self._send(method, path, params, json_body, form, headers, auth)
+            except _RETRYABLE as exc:
+                if attempt < attempts:
+                    logger.info(
+                        "%s %s %s: connection lost, retrying once", self.vendor.value, method, path
+                    )
+                    continue
+                raise self._unavailable(f"dropped the connection ({type(exc).__name__})") from exc
+            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                raise VendorTimeout(
+                    f"{self.vendor.value} did not answer within {self.timeout:g} s.",
+                    vendor=self.vendor.value,
+                ) from exc
+            except aiohttp.ClientError as exc:
+                # str(exc) may carry the URL, and Verba puts its token in the query.
+                raise self._unavailable(f"could not be reached ({type(exc).__name__})") from exc
+            if response.status >= 500:
+                raise self._unavailable(f"answered HTTP {response.status}")
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        auth: aiohttp.BasicAuth | None,
+    ) -> VendorResponse:
+        started = time.perf_counter()
+        async with (
+            self._limit,
+            self.session.request(
+                method,
+                self.base_url + path,
+                params=params,
+                json=json_body,
+                data=form,
+                headers=headers,
+                auth=auth,
+            ) as raw,
+        ):
+            body = await raw.read()
+        # Path only: query strings may hold credentials (Verba apiKey and token).
+        logger.debug(
+            "%s %s %s -> %d in %.1f ms",
+            self.vendor.value,
+            method,
+            path,
+            raw.status,
+            (time.perf_counter() - started) * 1e3,
+        )
+        return VendorResponse(raw.status, raw.headers, body, self.vendor)
+
+    def _unavailable(self, what: str) -> VendorUnavailable:
+        return VendorUnavailable(f"{self.vendor.value} {what}.", vendor=self.vendor.value)
+
+
+class TokenCache:
+    """One access token, fetched on demand, refreshed shortly before it expires, and
+    fetched once (not once per waiting request) however many requests need it at once."""
+
+    def __init__(
+        self,
+        fetch: Callable[[], Awaitable[tuple[str, float]]],
+        *,
+        margin: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._fetch = fetch  # returns (token, lifetime in seconds)
+        self._margin = margin
+        self._clock = clock
+        self._token: str | None = None
+        self._refresh_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> str:
+        if self._token is not None and self._clock() < self._refresh_at:
+            return self._token
+        async with self._lock:
+            if self._token is None or self._clock() >= self._refresh_at:
+                token, lifetime = await self._fetch()
+                # Refresh a margin before expiry, but never sooner than half the lifetime.
+                self._refresh_at = self._clock() + max(lifetime - self._margin, lifetime / 2)
+                self._token = token
+            return self._token
+
+    def invalidate(self, token: str) -> None:
+        """Forget `token` (the vendor said 401), unless a newer one already replaced it."""
+        if self._token == token:
+            self._token = None
