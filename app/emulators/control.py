@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +93,7 @@ class EmulatorControl:
 
     # -- middleware for each vendor's sub-app ---------------------------------------------
 
-    def middleware(
-        self, vendor: str
-    ) -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+    def middleware(self, vendor: str) -> Middleware:
         @web.middleware
         async def record_and_misbehave(
             request: web.Request, handler: Handler
