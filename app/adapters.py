@@ -65,16 +65,33 @@ class RecordingLookup(Protocol):
         """The one recording matching `query`, or None when Verba finds none."""
         ...
 
+    async def find_recordings(
+        self, extensions: Sequence[str], statuses: tuple[str, ...] = ("ongoing",)
+    ) -> Sequence[VerbaCall | None]:
+        """One lookup per distinct extension, concurrently; results in the same order."""
+        ...
+
 
 @dataclass(frozen=True)
 class Adapters:
     """Every configured adapter, by vendor, plus Verba's recording lookup."""
 
     by_vendor: Mapping[Vendor, VendorAdapter]
-    recordings: RecordingLookup
+    recordings: RecordingLookup | None
 
     def __getitem__(self, vendor: Vendor) -> VendorAdapter:
-        return self.by_vendor[vendor]
+        """The vendor's adapter; `NotSupported` when that vendor is not configured."""
+        try:
+            return self.by_vendor[vendor]
+        except KeyError:
+            raise NotSupported(
+                f"{vendor.value} is not configured on this gateway.", vendor=vendor.value
+            ) from None
+
+    def recording_lookup(self) -> RecordingLookup:
+        if self.recordings is None:
+            raise NotSupported("verba is not configured on this gateway.", vendor="verba")
+        return self.recordings
 
     async def close(self) -> None:
         for adapter in self.by_vendor.values():

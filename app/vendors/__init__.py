@@ -1,0 +1,1 @@
+"""Vendor adapters: one module per vendor, plumbing in `http`, wiring in `registry`."""

@@ -78,6 +78,10 @@ class VendorHttp:
                 cookie_jar=aiohttp.DummyCookieJar(),
                 raise_for_status=False,
             )
+            # aiohttp silently resends GET/PUT/DELETE once when a kept-alive connection
+            # drops; a resent PUT could act twice at the vendor (a second hold). No public
+            # switch exists, so turn it off here: `request` decides what is retried.
+            self._session._retry_connection = False
         return self._session
 
     async def close(self) -> None:
@@ -94,21 +98,22 @@ class VendorHttp:
         json_body: Any = None,
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
-        auth: aiohttp.BasicAuth | None = None,
         idempotent: bool | None = None,
     ) -> VendorResponse:
         """Send one request and read the whole answer.
 
         A 5xx answer, a timeout or a connection failure raises `VendorUnavailable` or
         `VendorTimeout`; every other status is returned for the adapter to interpret.
-        Idempotent requests (GET by default) are sent once more after a dropped connection.
+        Idempotent requests (GET by default) are sent once more after a dropped connection;
+        nothing else is ever resent. Basic credentials go in `headers`
+        (`aiohttp.encode_basic_auth`): aiohttp deprecates its `auth=` argument.
         """
         if idempotent is None:
             idempotent = method == "GET"
         attempts = 2 if idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._send(method, path, params, json_body, form, headers, auth)
+                response = await self._send(method, path, params, json_body, form, headers)
             except _RETRYABLE as exc:
                 if attempt < attempts:
                     logger.info(
@@ -137,7 +142,6 @@ class VendorHttp:
         json_body: Any,
         form: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
-        auth: aiohttp.BasicAuth | None,
     ) -> VendorResponse:
         started = time.perf_counter()
         async with (
@@ -149,7 +153,6 @@ class VendorHttp:
                 json=json_body,
                 data=form,
                 headers=headers,
-                auth=auth,
             ) as raw,
         ):
             body = await raw.read()

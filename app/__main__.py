@@ -1,0 +1,107 @@
+"""Command line: `python -m app` serves the gateway; `python -m app emulate` serves only the
+vendor emulators; `python -m app export-schema` prints the SDL.
+
+With no vendor URL configured, `python -m app` starts the built-in emulators (with the
+demo calls and a call simulator) on a free port and points the adapters at them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import replace
+
+import uvicorn
+from aiohttp import web
+
+from app.config import Settings
+
+logger = logging.getLogger("switchboard")
+
+
+@asynccontextmanager
+async def running_emulators(host: str, port: int, *, simulate: bool) -> AsyncIterator[str]:
+    """Serve all five emulators; yields their base URL (vendors live under /<vendor>)."""
+    from app.emulators import build_emulators
+    from app.emulators.simulator import CallSimulator
+
+    emulators = build_emulators(demo=True)
+    # No access log: Verba requests carry their token in the query string.
+    runner = web.AppRunner(emulators.app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    bound = runner.addresses[0][1]
+    simulator = CallSimulator(list(emulators.vendors.values())) if simulate else None
+    if simulator:
+        simulator.start()
+    try:
+        yield f"http://{host}:{bound}"
+    finally:
+        if simulator:
+            await simulator.stop()
+        emulators.control.release_all()
+        await runner.cleanup()
+
+
+async def serve(settings: Settings) -> None:
+    from app.emulators import DEMO_CREDENTIALS
+    from app.server import create_app
+
+    async with AsyncExitStack() as stack:
+        if settings.uses_emulators:
+            base_url = await stack.enter_async_context(
+                running_emulators("127.0.0.1", 0, simulate=settings.simulate)
+            )
+            settings = settings.with_vendors(base_url, DEMO_CREDENTIALS)
+            logger.info("no vendor configured: built-in emulators at %s", base_url)
+        config = uvicorn.Config(
+            create_app(settings), host=settings.host, port=settings.port, lifespan="on"
+        )
+        logger.info("GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
+        await uvicorn.Server(config).serve()
+
+
+async def emulate(host: str, port: int, simulate: bool) -> None:
+    async with running_emulators(host, port, simulate=simulate) as base_url:
+        logger.info("emulators at %s/<vendor> (oracle huawei verba voipnow genesys)", base_url)
+        await asyncio.Event().wait()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "emulate", "export-schema"]
+    )
+    parser.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to bind (default 8000; emulate: 8001)")
+    parser.add_argument("--no-simulate", action="store_true", help="no simulated call traffic")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    settings = Settings.from_env()
+    if args.command == "export-schema":
+        from app.graphql.schema import build_schema
+
+        sys.stdout.write(build_schema(settings).as_str() + "\n")
+        return
+    simulate = settings.simulate and not args.no_simulate
+    host = args.host or settings.host
+    try:
+        if args.command == "emulate":
+            asyncio.run(emulate(host, 8001 if args.port is None else args.port, simulate))
+        else:
+            port = settings.port if args.port is None else args.port
+            asyncio.run(serve(replace(settings, host=host, port=port, simulate=simulate)))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Settings, read once from environment variables (the README's configuration table)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from app.calls import Vendor
+
+# Credential settings per vendor: SWITCHBOARD_<VENDOR>_<NAME>, e.g. SWITCHBOARD_HUAWEI_APP_KEY.
+CREDENTIAL_NAMES: Mapping[Vendor, tuple[str, ...]] = {
+    Vendor.ORACLE: (),
+    Vendor.HUAWEI: ("app_key", "app_secret"),
+    Vendor.VERBA: ("api_key", "username", "password"),
+    Vendor.VOIPNOW: ("client_id", "client_secret"),
+    Vendor.GENESYS: ("username", "password"),
+}
+
+
+class Secret(str):
+    """A credential: compares and is sent like a string, never shown by repr()."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+
+@dataclass(frozen=True)
+class VendorSettings:
+    url: str
+    credentials: Mapping[str, Secret] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Only the vendors with a URL are served; ids of the others answer NOT_SUPPORTED.
+    vendors: Mapping[Vendor, VendorSettings] = field(default_factory=dict)
+    vendor_timeout: float = 5.0
+    vendor_concurrency: int = 16
+    max_ids: int = 100
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 2000
+    graphiql: bool = True
+    introspection: bool = True
+    simulate: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"SWITCHBOARD_{name}", default)
+
+        vendors: dict[Vendor, VendorSettings] = {}
+        for vendor in Vendor:
+            prefix = vendor.name
+            url = get(f"{prefix}_URL", "")
+            if url:
+                vendors[vendor] = VendorSettings(
+                    url,
+                    {
+                        name: Secret(get(f"{prefix}_{name.upper()}", ""))
+                        for name in CREDENTIAL_NAMES[vendor]
+                    },
+                )
+        return cls(
+            host=get("HOST", defaults.host),
+            port=int(get("PORT", str(defaults.port))),
+            vendors=vendors,
+            vendor_timeout=float(get("VENDOR_TIMEOUT", str(defaults.vendor_timeout))),
+            vendor_concurrency=int(get("VENDOR_CONCURRENCY", str(defaults.vendor_concurrency))),
+            max_ids=int(get("MAX_IDS", str(defaults.max_ids))),
+            max_depth=int(get("MAX_DEPTH", str(defaults.max_depth))),
+            max_aliases=int(get("MAX_ALIASES", str(defaults.max_aliases))),
+            max_tokens=int(get("MAX_TOKENS", str(defaults.max_tokens))),
+            graphiql=_flag(get("GRAPHIQL", "1")),
+            introspection=_flag(get("INTROSPECTION", "1")),
+            simulate=_flag(get("SIMULATE", "1")),
+        )
+
+    @property
+    def uses_emulators(self) -> bool:
+        """No vendor configured: `python -m app` embeds the emulators (the demo setup)."""
+        return not self.vendors
+
+    def with_vendors(self, base_url: str, credentials: Mapping[str, Mapping[str, str]]) -> Settings:
+        """Every vendor at `<base_url>/<vendor>` with the given credentials (the emulators)."""
+        return replace(
+            self,
+            vendors={
+                vendor: VendorSettings(
+                    f"{base_url.rstrip('/')}/{vendor.value}",
+                    {k: Secret(v) for k, v in credentials.get(vendor.value, {}).items()},
+                )
+                for vendor in Vendor
+            },
+        )
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() not in {"0", "false", "no", "off", ""}

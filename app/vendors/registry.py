@@ -1,0 +1,36 @@
+"""`build_adapters`: an adapter for every configured vendor, wired to the settings."""
+
+from __future__ import annotations
+
+from app.adapters import Adapters, VendorAdapter
+from app.calls import Vendor
+from app.config import Settings
+from app.vendors.genesys import GenesysAdapter
+from app.vendors.http import VendorHttp
+from app.vendors.huawei import HuaweiAdapter
+from app.vendors.oracle import OracleAdapter
+from app.vendors.verba import VerbaAdapter
+from app.vendors.voipnow import VoipNowAdapter
+
+ADAPTER_CLASSES: dict[Vendor, type[VendorAdapter]] = {
+    Vendor.ORACLE: OracleAdapter,
+    Vendor.HUAWEI: HuaweiAdapter,
+    Vendor.VERBA: VerbaAdapter,
+    Vendor.VOIPNOW: VoipNowAdapter,
+    Vendor.GENESYS: GenesysAdapter,
+}
+
+
+def build_adapters(settings: Settings) -> Adapters:
+    """An adapter for every configured vendor, each with its own HTTP session."""
+    by_vendor: dict[Vendor, VendorAdapter] = {}
+    for vendor, vendor_settings in settings.vendors.items():
+        http = VendorHttp(
+            vendor,
+            vendor_settings.url,
+            timeout=settings.vendor_timeout,
+            concurrency=settings.vendor_concurrency,
+        )
+        by_vendor[vendor] = ADAPTER_CLASSES[vendor](http, **vendor_settings.credentials)  # type: ignore[call-arg]
+    verba = by_vendor.get(Vendor.VERBA)
+    return Adapters(by_vendor, verba if isinstance(verba, VerbaAdapter) else None)

@@ -1,0 +1,57 @@
+"""Fixtures for the GraphQL tests: the gateway served over real HTTP, pointed at the emulators."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import aiohttp
+import pytest
+
+from app.config import Settings
+from app.emulators import DEMO_CREDENTIALS
+from app.emulators.control import EmulatorControl
+from app.server import create_app
+from tests.asgi import GraphQLClient, serve_asgi
+from tests.conftest import EmulatorServer
+
+
+@dataclass
+class Gateway:
+    """switchboard served over real HTTP, pointed at the emulators."""
+
+    url: str
+    client: GraphQLClient
+    emulator: EmulatorServer
+    settings: Settings
+
+    @property
+    def control(self) -> EmulatorControl:
+        return self.emulator.control
+
+
+def gateway_settings(emulator_server: EmulatorServer, **overrides: Any) -> Settings:
+    return replace(Settings(vendor_timeout=1.0, simulate=False), **overrides).with_vendors(
+        emulator_server.url, DEMO_CREDENTIALS
+    )
+
+
+@asynccontextmanager
+async def serve_gateway(
+    emulator_server: EmulatorServer, **overrides: Any
+) -> AsyncIterator[Gateway]:
+    """A gateway with settings `overrides`, served until the block ends."""
+    settings = gateway_settings(emulator_server, **overrides)
+    async with (
+        serve_asgi(create_app(settings)) as url,
+        aiohttp.ClientSession() as session,
+    ):
+        yield Gateway(url, GraphQLClient(session, f"{url}/graphql"), emulator_server, settings)
+
+
+@pytest.fixture
+async def gateway(emulator_server: EmulatorServer) -> AsyncIterator[Gateway]:
+    async with serve_gateway(emulator_server) as gateway:
+        yield gateway

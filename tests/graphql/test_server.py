@@ -1,0 +1,84 @@
+"""The HTTP surface: health, GraphiQL, coded errors for bad GraphQL, the exported schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aiohttp
+
+from app.graphql.schema import build_schema
+from tests.conftest import EmulatorServer
+from tests.graphql.conftest import Gateway, serve_gateway
+
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
+
+
+async def test_healthz_is_ok_when_ready(gateway: Gateway) -> None:
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway.url}/healthz") as r:
+        assert r.status == 200
+        body = await r.json()
+    assert body["status"] == "ok"
+    assert body["vendors"] == ["genesys", "huawei", "oracle", "verba", "voipnow"]
+
+
+async def test_graphiql_opens_with_the_demo_query(gateway: Gateway) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway.url}/graphql", headers={"Accept": "text/html"}) as r,
+    ):
+        assert r.status == 200
+        html = await r.text()
+    assert "graphiql" in html.lower()
+    assert "query DemoCalls" in html
+    assert "genesys:01RCC3N118B1V0SL8O7GK2LAES000010" in html
+
+
+async def test_syntax_error_is_coded(gateway: Gateway) -> None:
+    body = await gateway.client.execute("{ call(id: ")
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_PARSE_FAILED"]
+
+
+async def test_unknown_field_is_coded(gateway: Gateway) -> None:
+    body = await gateway.client.execute("{ nope }")
+    assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def test_deep_query_is_refused_before_execution(emulator_server: EmulatorServer) -> None:
+    async with serve_gateway(emulator_server, max_depth=1) as gateway:
+        body = await gateway.client.execute(
+            '{ call(id: "genesys:01RCC3N118B1V0SL8O7GK2LAES000010") '
+            "{ ... on GenesysCall { recording { id } } } }"
+        )
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert "depth" in body["errors"][0]["message"]
+    assert emulator_server.control.requests == []
+
+
+async def test_huge_document_is_refused(gateway: Gateway) -> None:
+    query = "{ " + " ".join(f'a{i}: call(id: "genesys:x{i}") {{ id }}' for i in range(2000)) + " }"
+    body = await gateway.client.execute(query)
+    assert body["errors"][0]["extensions"]["code"] in {
+        "GRAPHQL_PARSE_FAILED",
+        "GRAPHQL_VALIDATION_FAILED",
+    }
+    assert gateway.control.requests == []
+
+
+async def test_many_aliases_are_refused(gateway: Gateway) -> None:
+    query = (
+        "{ " + " ".join(f"a{i}: __typename" for i in range(gateway.settings.max_aliases + 5)) + " }"
+    )
+    body = await gateway.client.execute(query)
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_wrong_variable_type_is_bad_user_input(gateway: Gateway) -> None:
+    body = await gateway.client.execute(
+        "query($ids: [ID!]!) { calls(ids: $ids) { id } }", {"ids": 5.5}
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+def test_schema_file_matches_the_code() -> None:
+    exported = build_schema().as_str() + "\n"
+    assert SCHEMA_FILE.read_text() == exported, "schema.graphql drifted: run `make schema`"

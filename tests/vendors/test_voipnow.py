@@ -1,0 +1,403 @@
+"""The VoipNow adapter against the VoipNow emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime
+
+import pytest
+
+from app.calls import CallId, CallState, Vendor, VoipNowCall, VoipNowCallView
+from app.emulators.base import DEMO_CREDENTIALS
+from app.emulators.control import Fault
+from app.emulators.voipnow import TOKEN_LIFETIME, VoipNowEmulator
+from app.emulators.voipnow_store import DEMO_CALL_ID, PhoneCall, PhoneCallStore, PhoneCallView
+from app.errors import (
+    BadUserInput,
+    CallNotFound,
+    InvalidState,
+    SwitchboardError,
+    VendorTimeout,
+    VendorUnauthenticated,
+    VendorUnavailable,
+)
+from app.vendors.voipnow import VOIPNOW_VIEW_STATES, VoipNowAdapter
+from tests.conftest import EmulatorServer, VendorHttpFactory
+
+DEMO = f"12/0003*210/{DEMO_CALL_ID}"
+SECRET = DEMO_CREDENTIALS["voipnow"]["client_secret"]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def emulator_of(server: EmulatorServer) -> VoipNowEmulator:
+    emulator = server.emulators.vendors["voipnow"]
+    assert isinstance(emulator, VoipNowEmulator)
+    return emulator
+
+
+@pytest.fixture
+def store(emulator_server: EmulatorServer) -> PhoneCallStore:
+    return emulator_of(emulator_server).store
+
+
+def make_adapter(
+    vendor_http: VendorHttpFactory,
+    *,
+    timeout: float = 2.0,
+    client_secret: str = SECRET,
+    clock: Clock | None = None,
+) -> VoipNowAdapter:
+    http = vendor_http(Vendor.VOIPNOW, timeout=timeout)
+    client_id = DEMO_CREDENTIALS["voipnow"]["client_id"]
+    if clock is None:
+        return VoipNowAdapter(http, client_id=client_id, client_secret=client_secret)
+    return VoipNowAdapter(http, client_id=client_id, client_secret=client_secret, clock=clock)
+
+
+@pytest.fixture
+def adapter(vendor_http: VendorHttpFactory) -> VoipNowAdapter:
+    return make_adapter(vendor_http)
+
+
+def requests_of(server: EmulatorServer, method: str, path_contains: str) -> list[str]:
+    return [
+        r.path
+        for r in server.control.requests
+        if r.vendor == "voipnow" and r.method == method and path_contains in r.path
+    ]
+
+
+def token_requests(server: EmulatorServer) -> int:
+    return server.control.count("voipnow", path_contains="/oauth/token.php")
+
+
+def add_call(store: PhoneCallStore, phone_call_id: str, extension: str = "0003*210") -> str:
+    store.add_call(
+        PhoneCall(phone_call_id, "12", extension, [PhoneCallView("00", extension, status="5")])
+    )
+    return f"12/{extension}/{phone_call_id}"
+
+
+async def fetch_one(adapter: VoipNowAdapter, native_id: str) -> VoipNowCall:
+    (result,) = await adapter.fetch_many([native_id])
+    assert isinstance(result, VoipNowCall)
+    return result
+
+
+def assert_no_secrets(error: BaseException, emulator: VoipNowEmulator) -> None:
+    for secret in (SECRET, *emulator.tokens):
+        assert secret not in str(error)
+
+
+async def test_fetch_many_demo_call_has_exact_fields(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    answered = datetime(2012, 6, 27, 13, 8, 55, tzinfo=UTC)
+    assert await fetch_one(adapter, DEMO) == VoipNowCall(
+        call_id=CallId(Vendor.VOIPNOW, DEMO),
+        state=CallState.CONNECTED,
+        vendor_state="5",
+        started_at=answered,
+        user_id="12",
+        extension="0003*210",
+        phone_call_id=DEMO_CALL_ID,
+        owner_id="3",
+        owner_name="Default Organization",
+        published=datetime(2012, 6, 27, 14, 8, 50, tzinfo=UTC),
+        answered=answered,
+        views=(
+            VoipNowCallView(
+                id="00",
+                extension="0003*210",
+                source=("0003*024",),
+                destination=("0003*210",),
+                flow=2,
+                status=5,
+                answered=answered,
+            ),
+            VoipNowCallView(
+                id="01",
+                extension="0003*024",
+                source=("0003*024",),
+                destination=("0003*210",),
+                caller_id="John Doe <3334444>",
+                status=5,
+                answered=answered,
+            ),
+        ),
+        link=f"{emulator_server.base_url('voipnow')}/uapi/phoneCalls/{DEMO}",
+    )
+
+
+@pytest.mark.parametrize(("status", "state"), sorted(VOIPNOW_VIEW_STATES.items()))
+async def test_view_status_maps_to_call_state(
+    adapter: VoipNowAdapter, store: PhoneCallStore, status: int, state: CallState
+) -> None:
+    store.set_status(DEMO_CALL_ID, str(status))
+    call = await fetch_one(adapter, DEMO)
+    assert (call.state, call.vendor_state) == (state, str(status))
+
+
+async def test_held_view_maps_to_held_whatever_its_status(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    store.hold(DEMO_CALL_ID, "01")
+    call = await fetch_one(adapter, DEMO)
+    assert (call.state, call.vendor_state) == (CallState.HELD, "5")
+    own, other = call.views
+    assert (own.holder, other.holder) == (0, 1)
+    assert own.on_hold is not None
+    assert own.on_hold.tzinfo == UTC
+
+
+async def test_call_without_views_is_unknown(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    store.add_call(PhoneCall("noviews", "12", "0003*211", []))
+    call = await fetch_one(adapter, "12/0003*211/noviews")
+    assert (call.state, call.vendor_state, call.views) == (CallState.UNKNOWN, None, ())
+
+
+async def test_fetch_many_unknown_calls_are_not_found_in_their_slots(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    other = add_call(store, "othercall")
+    ids = [
+        "12/0003*210/nosuchcall",  # same extension as DEMO: read from the list
+        DEMO,
+        "12/0003*211/nosuchcall",  # alone on its extension: pc_phonecall_invalid
+        other,
+        "12/0003*999/nosuchcall",  # extension_invalid
+        "99/0003*210/nosuchcall",  # user_invalid
+    ]
+    results = await adapter.fetch_many(ids)
+    assert [type(r) for r in results] == [
+        CallNotFound,
+        VoipNowCall,
+        CallNotFound,
+        VoipNowCall,
+        CallNotFound,
+        CallNotFound,
+    ]
+    assert [r.id for r in results if isinstance(r, VoipNowCall)] == [
+        f"voipnow:{DEMO}",
+        f"voipnow:{other}",
+    ]
+    for native_id, result in zip(ids, results, strict=True):
+        if isinstance(result, CallNotFound):
+            assert native_id in result.message
+            assert result.vendor == "voipnow"
+
+
+async def test_fetch_many_reads_an_extension_once_and_a_lone_id_by_itself(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    ids = [DEMO, add_call(store, "second"), add_call(store, "third")]
+    lone = add_call(store, "lone", "0003*211")
+    results = await adapter.fetch_many([*ids, lone])
+    assert [r.id for r in results if isinstance(r, VoipNowCall)] == [
+        f"voipnow:{native_id}" for native_id in (*ids, lone)
+    ]
+    assert sorted(requests_of(emulator_server, "GET", "/uapi/")) == [
+        "/voipnow/uapi/phoneCalls/12/0003*210",
+        "/voipnow/uapi/phoneCalls/12/0003*211/lone",
+    ]
+    assert token_requests(emulator_server) == 1
+
+
+async def test_fetch_many_encodes_extension_with_hash(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    native_id = add_call(store, "hashcall", "0003#7")
+    call = await fetch_one(adapter, native_id)
+    assert call.extension == "0003#7"
+    assert requests_of(emulator_server, "GET", "/uapi/") == [
+        "/voipnow/uapi/phoneCalls/12/0003#7/hashcall"
+    ]
+
+
+async def test_token_is_fetched_once_for_concurrent_requests(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    ids = [add_call(store, f"call{n}", "0003*211") for n in range(10)]
+    results = await asyncio.gather(*(adapter.fetch_many([native_id]) for native_id in ids))
+    assert all(isinstance(r, VoipNowCall) for (r,) in results)
+    assert token_requests(emulator_server) == 1
+
+
+async def test_token_is_refreshed_before_it_expires(
+    emulator_server: EmulatorServer, vendor_http: VendorHttpFactory
+) -> None:
+    emulator_clock, adapter_clock = Clock(), Clock()
+    emulator_of(emulator_server).clock = emulator_clock
+    adapter = make_adapter(vendor_http, clock=adapter_clock)
+    await fetch_one(adapter, DEMO)
+    # Shortly before expiry: the emulator still takes the old token, but it is not used.
+    for clock in (emulator_clock, adapter_clock):
+        clock.now += TOKEN_LIFETIME - 10
+    await fetch_one(adapter, DEMO)
+    assert token_requests(emulator_server) == 2
+    assert len(requests_of(emulator_server, "GET", "/uapi/")) == 2  # no 401, no retry
+
+
+async def test_expired_token_is_replaced_once_after_401(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    await fetch_one(adapter, DEMO)
+    emulator_server.control.expire_tokens("voipnow")
+    call = await fetch_one(adapter, DEMO)
+    assert call.state is CallState.CONNECTED
+    assert token_requests(emulator_server) == 2
+    assert len(requests_of(emulator_server, "GET", "/uapi/")) == 3
+
+
+async def test_second_401_is_unauthenticated(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    emulator = emulator_of(emulator_server)
+    # Every reading of this clock is two hours after the last: each token is expired
+    # by the time it is first used.
+    emulator.clock = itertools.count(0, 2 * TOKEN_LIFETIME).__next__
+    with pytest.raises(VendorUnauthenticated) as caught:
+        await adapter.fetch_many([DEMO])
+    assert caught.value.vendor == "voipnow"
+    assert token_requests(emulator_server) == 2
+    assert len(requests_of(emulator_server, "GET", "/uapi/")) == 2
+    assert_no_secrets(caught.value, emulator)
+
+
+async def test_bad_client_secret_is_unauthenticated(
+    emulator_server: EmulatorServer, vendor_http: VendorHttpFactory
+) -> None:
+    adapter = make_adapter(vendor_http, client_secret="not-the-secret")
+    with pytest.raises(VendorUnauthenticated) as caught:
+        await adapter.fetch_many([DEMO])
+    assert "invalid_client" in caught.value.message
+    assert "not-the-secret" not in str(caught.value)
+    assert_no_secrets(caught.value, emulator_of(emulator_server))
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault(status=503), VendorUnavailable),
+        (Fault(drop=True), VendorUnavailable),
+        (Fault(timeout=True), VendorTimeout),
+    ],
+)
+async def test_vendor_faults_raise_vendor_errors(
+    emulator_server: EmulatorServer,
+    vendor_http: VendorHttpFactory,
+    fault: Fault,
+    error: type[SwitchboardError],
+) -> None:
+    adapter = make_adapter(vendor_http, timeout=0.3)
+    await fetch_one(adapter, DEMO)  # a token in hand: the fault hits the read itself
+    emulator_server.control.set_fault("voipnow", fault)
+    with pytest.raises(error) as caught:
+        await adapter.fetch_many([DEMO])
+    assert caught.value.vendor == "voipnow"
+    assert_no_secrets(caught.value, emulator_of(emulator_server))
+
+
+async def test_fault_on_token_request_raises_vendor_error(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    emulator_server.control.set_fault("voipnow", Fault(status=502))
+    with pytest.raises(VendorUnavailable) as caught:
+        await adapter.fetch_many([DEMO])
+    assert_no_secrets(caught.value, emulator_of(emulator_server))
+
+
+async def test_active_calls_of_self_extension_builds_ids_from_links(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    (call,) = await adapter.active_calls(None)
+    assert call == await fetch_one(adapter, DEMO)
+    assert requests_of(emulator_server, "GET", "/uapi/")[0] == "/voipnow/uapi/phoneCalls/@me/@self"
+
+
+async def test_active_calls_of_named_extension(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    native_id = add_call(store, "elsewhere", "0003*211")
+    calls = await adapter.active_calls("0003*211")
+    assert [call.id for call in calls] == [f"voipnow:{native_id}"]
+    assert await adapter.active_calls("0003*212") == []  # the vendor's 204
+
+
+@pytest.mark.parametrize("extension", ["0003*999", "../admin", ""])
+async def test_active_calls_of_unknown_or_malformed_extension_is_bad_user_input(
+    adapter: VoipNowAdapter, extension: str
+) -> None:
+    with pytest.raises(BadUserInput):
+        await adapter.active_calls(extension)
+
+
+@pytest.mark.parametrize("answer", [200, 202, 204])
+async def test_act_accepts_every_documented_success_code(
+    adapter: VoipNowAdapter, store: PhoneCallStore, answer: int
+) -> None:
+    store.action_status = answer
+    await adapter.act(DEMO, "OnHold", "01")
+    assert (await fetch_one(adapter, DEMO)).state is CallState.HELD
+    await adapter.act(DEMO, "OffHold", "01")
+    assert (await fetch_one(adapter, DEMO)).state is CallState.CONNECTED
+
+
+async def test_act_hangup_ends_the_call(adapter: VoipNowAdapter) -> None:
+    await adapter.act(DEMO, "Hangup", "00")
+    (result,) = await adapter.fetch_many([DEMO])
+    assert isinstance(result, CallNotFound)
+
+
+@pytest.mark.parametrize(
+    ("native_id", "action", "view_id", "error"),
+    [
+        (DEMO, "OnHold", "07", BadUserInput),
+        ("12/0003*210/nosuchcall", "OnHold", "01", CallNotFound),
+        (DEMO, "OffHold", "01", InvalidState),
+    ],
+)
+async def test_act_maps_vendor_errors(
+    adapter: VoipNowAdapter,
+    native_id: str,
+    action: str,
+    view_id: str,
+    error: type[SwitchboardError],
+) -> None:
+    with pytest.raises(error) as caught:
+        await adapter.act(native_id, action, view_id)
+    assert caught.value.vendor == "voipnow"
+
+
+async def test_act_is_sent_once_when_connection_drops(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    await fetch_one(adapter, DEMO)
+    emulator_server.control.set_fault("voipnow", Fault(drop=True))
+    with pytest.raises(VendorUnavailable):
+        await adapter.act(DEMO, "OnHold", "01")
+    assert len(requests_of(emulator_server, "PUT", "/uapi/")) == 1
+
+
+async def test_act_after_expired_token_is_retried_once_with_new_token(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    await fetch_one(adapter, DEMO)
+    emulator_server.control.expire_tokens("voipnow")
+    await adapter.act(DEMO, "OnHold", "01")
+    assert len(requests_of(emulator_server, "PUT", "/uapi/")) == 2
+    held = store.get(DEMO_CALL_ID)
+    assert held is not None
+    assert held.views[1].holder == "1"
