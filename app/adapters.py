@@ -67,8 +67,9 @@ class RecordingLookup(Protocol):
 
     async def find_recordings(
         self, extensions: Sequence[str], statuses: tuple[str, ...] = ("ongoing",)
-    ) -> Sequence[VerbaCall | None]:
-        """One lookup per distinct extension, concurrently; results in the same order."""
+    ) -> Sequence[VerbaCall | SwitchboardError | None]:
+        """One lookup per distinct extension, concurrently; results in the same order. An
+        answer about one extension (e.g. several records match) is returned in its slot."""
         ...
 
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from app.calls import Vendor
 from app.emulators import Emulators, build_emulators
+from app.emulators.base import VendorEmulator
 from app.emulators.control import EmulatorControl
 from app.vendors.http import VendorHttp
+
+
+E = TypeVar("E", bound=VendorEmulator)
 
 
 @dataclass
@@ -26,6 +31,12 @@ class EmulatorServer:
     @property
     def control(self) -> EmulatorControl:
         return self.emulators.control
+
+    def emulator(self, emulator_type: type[E]) -> E:
+        """The running emulator of that type, e.g. `emulator(GenesysEmulator).store`."""
+        emulator = self.emulators.vendors[emulator_type.vendor]
+        assert isinstance(emulator, emulator_type)
+        return emulator
 
     def base_url(self, vendor: Vendor | str) -> str:
         name = vendor.value if isinstance(vendor, Vendor) else vendor

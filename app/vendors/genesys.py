@@ -23,7 +23,7 @@ from app.errors import (
     VendorUnauthenticated,
     VendorUnavailable,
 )
-from app.vendors.http import VendorHttp, VendorResponse
+from app.vendors.http import VendorHttp, VendorResponse, concurrently
 
 CALLS_PATH = "/api/v2/me/calls"
 SESSION_COOKIE = "JSESSIONID"
@@ -270,13 +270,7 @@ class GenesysAdapter(AdapterBase):
         return call_from_wire(cast(GenesysCallWire, wire), native_id)
 
     async def _fetch_each(self, native_ids: Sequence[str]) -> list[FetchResult]:
-        try:
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._fetch_one(native_id)) for native_id in native_ids]
-        except ExceptionGroup as failed:
-            # A failure of the vendor itself fails the batch; the other requests were cancelled.
-            raise failed.exceptions[0] from None
-        return [task.result() for task in tasks]
+        return await concurrently(self._fetch_one(native_id) for native_id in native_ids)
 
     async def _send(self, method: str, path: str) -> VendorResponse:
         if self._session is None:

@@ -11,9 +11,9 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -22,6 +22,8 @@ from app.calls import Vendor
 from app.errors import VendorTimeout, VendorUnavailable
 
 logger = logging.getLogger("switchboard.vendors")
+
+T = TypeVar("T")
 
 # Connection-level failures after which a read may safely be sent once more.
 _RETRYABLE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
@@ -169,6 +171,17 @@ class VendorHttp:
 
     def _unavailable(self, what: str) -> VendorUnavailable:
         return VendorUnavailable(f"{self.vendor.value} {what}.", vendor=self.vendor.value)
+
+
+async def concurrently(requests: Iterable[Awaitable[T]]) -> list[T]:
+    """Await all at once, results in order. The first failure (a vendor-wide one: per-call
+    answers are returned, not raised) cancels the requests still running and is raised."""
+    tasks = [asyncio.ensure_future(request) for request in requests]
+    try:
+        return list(await asyncio.gather(*tasks))
+    finally:
+        for task in tasks:
+            task.cancel()
 
 
 class TokenCache:

@@ -3,7 +3,6 @@ createCall (VENDORS.md §2), mapped to `HuaweiCall` snapshots."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -19,7 +18,7 @@ from app.errors import (
     VendorUnauthenticated,
     VendorUnavailable,
 )
-from app.vendors.http import TokenCache, VendorHttp, VendorResponse
+from app.vendors.http import TokenCache, VendorHttp, VendorResponse, concurrently
 from app.vendors.huawei_reasons import reason_text
 
 logger = logging.getLogger("switchboard.vendors.huawei")
@@ -185,13 +184,7 @@ class HuaweiAdapter(AdapterBase):
         self._tokens = TokenCache(self._fetch_token, clock=clock)
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
-        tasks = [asyncio.create_task(self._fetch_one(native_id)) for native_id in native_ids]
-        try:
-            return await asyncio.gather(*tasks)
-        finally:
-            # A failure of the whole vendor ends the batch: stop the requests still running.
-            for task in tasks:
-                task.cancel()
+        return await concurrently(self._fetch_one(native_id) for native_id in native_ids)
 
     async def create_call(
         self,

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from app.errors import (
     VendorForbidden,
     VendorUnavailable,
 )
-from app.vendors.http import VendorHttp, VendorResponse
+from app.vendors.http import VendorHttp, VendorResponse, concurrently
 
 BASE_PATH = "/call/2.0"
 
@@ -119,8 +118,8 @@ class OracleAdapter(AdapterBase):
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
         # No batch endpoint: one status request per id, all at once (VendorHttp caps them).
-        responses = await asyncio.gather(
-            *(self._http.request("GET", f"{BASE_PATH}/{i}/status") for i in native_ids)
+        responses = await concurrently(
+            self._http.request("GET", f"{BASE_PATH}/{i}/status") for i in native_ids
         )
         return [self._status_result(i, r) for i, r in zip(native_ids, responses, strict=True)]
 

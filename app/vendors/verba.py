@@ -3,7 +3,6 @@ Verba's HTTP business API, behind a token from RequestToken."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import re
@@ -15,7 +14,7 @@ from typing import TypedDict
 from app.adapters import AdapterBase, FetchResult, RecordingQuery
 from app.calls import CallId, CallState, Vendor, VerbaCall
 from app.errors import BadUserInput, VendorForbidden, VendorUnauthenticated, VendorUnavailable
-from app.vendors.http import TokenCache, VendorHttp, VendorResponse
+from app.vendors.http import TokenCache, VendorHttp, VendorResponse, concurrently
 
 logger = logging.getLogger("switchboard.vendors.verba")
 
@@ -139,22 +138,21 @@ class VerbaAdapter(AdapterBase):
 
     async def find_recordings(
         self, extensions: Sequence[str], statuses: tuple[str, ...] = ("ongoing",)
-    ) -> list[VerbaCall | None]:
-        """One concurrent GetCallID per distinct extension; results in `extensions` order."""
+    ) -> list[VerbaCall | BadUserInput | None]:
+        """One concurrent GetCallID per distinct extension; results in `extensions` order.
+        An extension Verba finds several records for gets its error in its own slot."""
+
+        async def lookup(extension: str) -> VerbaCall | BadUserInput | None:
+            try:
+                return await self.find_recording(
+                    RecordingQuery(extension=extension, statuses=statuses)
+                )
+            except BadUserInput as ambiguous:
+                return ambiguous
+
         distinct = list(dict.fromkeys(extensions))
-        results = await asyncio.gather(
-            *(
-                self.find_recording(RecordingQuery(extension=e, statuses=statuses))
-                for e in distinct
-            ),
-            return_exceptions=True,
-        )
-        found: dict[str, VerbaCall | None] = {}
-        for extension, result in zip(distinct, results, strict=True):
-            if isinstance(result, BaseException):
-                raise result
-            found[extension] = result
-        return [found[e] for e in extensions]
+        found = dict(zip(distinct, await concurrently(map(lookup, distinct)), strict=True))
+        return [found[extension] for extension in extensions]
 
     async def close(self) -> None:
         await self._http.close()

@@ -3,7 +3,6 @@ reads batched per user and extension, and the PUT actions (OnHold, OffHold, Hang
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
@@ -24,7 +23,7 @@ from app.errors import (
     VendorUnauthenticated,
     VendorUnavailable,
 )
-from app.vendors.http import TokenCache, VendorHttp, VendorResponse
+from app.vendors.http import TokenCache, VendorHttp, VendorResponse, concurrently
 
 logger = logging.getLogger("switchboard.vendors.voipnow")
 
@@ -254,8 +253,8 @@ class VoipNowAdapter(AdapterBase):
         for native_id in native_ids:
             user_id, extension, phone_call_id = native_id.split("/", 2)
             groups.setdefault((user_id, extension), []).append(phone_call_id)
-        found = await asyncio.gather(
-            *(self._fetch_group(user_id, ext, ids) for (user_id, ext), ids in groups.items())
+        found = await concurrently(
+            self._fetch_group(user_id, ext, ids) for (user_id, ext), ids in groups.items()
         )
         results: dict[str, FetchResult] = {}
         for (user_id, extension), by_id in zip(groups, found, strict=True):

@@ -208,12 +208,26 @@ async def test_find_recordings_keeps_order_with_none_for_unknown(adapter: VerbaA
     ]
 
 
+async def test_find_recordings_answers_an_ambiguous_extension_in_its_slot(
+    adapter: VerbaAdapter, verba: VerbaEmulator
+) -> None:
+    verba.add_recording(caller="4242", called="15002")
+    verba.add_recording(caller="4242", called="15003")
+
+    found = await adapter.find_recordings(["4242", "8856"])
+
+    assert isinstance(found[0], BadUserInput)
+    assert "more than one" in found[0].message.lower()
+    assert isinstance(found[1], VerbaCall)
+    assert found[1].verba_call_id == DEMO_CALL_ID
+
+
 async def test_find_recordings_looks_up_each_extension_once(
     adapter: VerbaAdapter, emulator_server: EmulatorServer, verba: VerbaEmulator
 ) -> None:
     found = await adapter.find_recordings(["8856", "15001", "8856", "0003*210", "15001"])
 
-    assert [r.verba_call_id if r else None for r in found] == [
+    assert [r.verba_call_id if isinstance(r, VerbaCall) else r for r in found] == [
         DEMO_CALL_ID,
         GENESYS_DEMO_RECORDING_ID,
         DEMO_CALL_ID,
