@@ -15,7 +15,6 @@ from app.emulators.base import VendorEmulator
 from app.emulators.control import EmulatorControl
 from app.vendors.http import VendorHttp
 
-
 E = TypeVar("E", bound=VendorEmulator)
 
 
