@@ -43,6 +43,7 @@ class Settings:
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
+    max_body_bytes: int = 1_000_000
     graphiql: bool = True
     introspection: bool = True
     simulate: bool = True
@@ -77,6 +78,7 @@ class Settings:
             max_depth=int(get("MAX_DEPTH", str(defaults.max_depth))),
             max_aliases=int(get("MAX_ALIASES", str(defaults.max_aliases))),
             max_tokens=int(get("MAX_TOKENS", str(defaults.max_tokens))),
+            max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
             graphiql=_flag(get("GRAPHIQL", "1")),
             introspection=_flag(get("INTROSPECTION", "1")),
             simulate=_flag(get("SIMULATE", "1")),

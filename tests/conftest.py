@@ -45,8 +45,9 @@ class EmulatorServer:
 @pytest.fixture
 async def emulator_server() -> AsyncIterator[EmulatorServer]:
     emulators = build_emulators(demo=True)
+    # No access log, as under `python -m app`: Verba puts its token in the query string.
     server = TestServer(emulators.app, host="127.0.0.1", port=0)
-    await server.start_server()
+    await server.start_server(access_log=None)
     try:
         yield EmulatorServer(emulators, server)
     finally:

@@ -292,6 +292,10 @@ class GenesysCallStore:
     def session_count(self) -> int:
         return len(self._sessions)
 
+    def session_secrets(self) -> list[str]:
+        """Every live JSESSIONID and CSRF token (tests check that none ever leaks)."""
+        return [value for sid, s in self._sessions.items() for value in (sid, s.csrf_token)]
+
 
 def _random_text(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))

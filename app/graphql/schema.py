@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
@@ -17,21 +17,54 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.federation.schema import FederationAny
 from strawberry.types.execution import ExecutionContext
 
 from app.config import Settings
-from app.errors import SwitchboardError
+from app.errors import BadUserInput, SwitchboardError
+from app.graphql.context import Info
 from app.graphql.errors import code_errors
 from app.graphql.query import Query
-from app.graphql.types import CALL_TYPES
+from app.graphql.types import CALL_TYPES, Call
 
 # Both Apollo's and The Guild's composition accept this version (the Guild's stops at 2.9).
 FEDERATION_VERSION: Final = "2.9"
 
 logger = logging.getLogger("switchboard.graphql")
 
+# `_entities` accepts the interface and each vendor type, by GraphQL name.
+ENTITY_TYPES: dict[str, type[Call]] = {cls.__name__: cls for cls in (Call, *CALL_TYPES)}
+
 
 class SwitchboardSchema(strawberry.federation.Schema):
+    max_representations: int = 100
+
+    def entities_resolver(
+        self, info: Info, representations: list[FederationAny]
+    ) -> list[FederationAny]:
+        """Federation `_entities`, checked: a representation that names no entity type of
+        ours or lacks a string `id` is BAD_USER_INPUT in its own slot (strawberry's
+        resolver would fail the whole field or answer an internal error)."""
+        if len(representations) > self.max_representations:
+            raise BadUserInput(
+                f"Too many representations: {len(representations)} asked, "
+                f"at most {self.max_representations} per request."
+            )
+        results: list[Any] = []
+        for representation in representations:
+            typename = (
+                representation.get("__typename") if isinstance(representation, dict) else None
+            )
+            entity = ENTITY_TYPES.get(typename) if isinstance(typename, str) else None
+            call_id = representation.get("id") if isinstance(representation, dict) else None
+            if entity is None:
+                results.append(BadUserInput(f"Unknown entity type {typename!r}."))
+            elif not isinstance(call_id, str):
+                results.append(BadUserInput(f"A {typename} representation needs a string id."))
+            else:
+                results.append(entity.resolve_reference(info, strawberry.ID(call_id)))
+        return results
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -57,9 +90,11 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
     ]
-    return SwitchboardSchema(
+    schema = SwitchboardSchema(
         query=Query,
         types=list(CALL_TYPES),
         extensions=extensions,
         federation_version=FEDERATION_VERSION,
     )
+    schema.max_representations = settings.max_ids
+    return schema

@@ -20,6 +20,7 @@ from app.emulators.genesys import (
     GenesysCallStore,
     GenesysEmulator,
 )
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
 
 AUTHORIZATION = aiohttp.encode_basic_auth(
@@ -80,27 +81,15 @@ CSRF_REFUSAL = {"statusCode": 3, "statusMessage": "Missing or invalid Csrf token
 NOT_FOUND = {"statusCode": 6, "statusMessage": "Call not found"}
 
 
-class MovableClock:
-    """A clock for the emulator that moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        # A whole number, so that moving it by whole seconds gives exact durations.
-        self.now = float(int(time.monotonic()))
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def store(emulator_server: EmulatorServer) -> GenesysCallStore:
-    emulator = emulator_server.emulators.vendors["genesys"]
-    assert isinstance(emulator, GenesysEmulator)
-    return emulator.store
+    return emulator_server.emulator(GenesysEmulator).store
 
 
 @pytest.fixture
-def clock(store: GenesysCallStore) -> MovableClock:
-    clock = MovableClock()
+def clock(store: GenesysCallStore) -> ManualClock:
+    # A whole number, so that moving it by whole seconds gives exact durations.
+    clock = ManualClock(now=float(int(time.monotonic())))
     store.clock = clock
     return clock
 
@@ -359,7 +348,7 @@ async def test_expired_session_is_refused_and_next_get_opens_a_new_one(
     emulator_server: EmulatorServer,
     client: aiohttp.ClientSession,
     store: GenesysCallStore,
-    clock: MovableClock,
+    clock: ManualClock,
     expiry: str,
 ) -> None:
     base = emulator_server.base_url("genesys")
@@ -369,7 +358,7 @@ async def test_expired_session_is_refused_and_next_get_opens_a_new_one(
     elif expiry == "control-expire-tokens":
         emulator_server.control.expire_tokens("genesys")
     else:
-        clock.now += store.session_timeout + 1
+        clock.advance(store.session_timeout + 1)
 
     assert await operate(client, base, session, DEMO_CALL_ID, "Hold") == (403, CSRF_REFUSAL)
     async with client.get(
@@ -383,12 +372,12 @@ async def test_session_in_use_does_not_time_out(
     emulator_server: EmulatorServer,
     client: aiohttp.ClientSession,
     store: GenesysCallStore,
-    clock: MovableClock,
+    clock: ManualClock,
 ) -> None:
     base = emulator_server.base_url("genesys")
     session = await open_session(client, base)
     for _ in range(3):
-        clock.now += store.session_timeout * 0.75
+        clock.advance(store.session_timeout * 0.75)
         async with client.get(
             f"{base}/api/v2/me/calls", headers={"Cookie": f"JSESSIONID={session.cookie}"}
         ) as response:
@@ -400,7 +389,7 @@ async def test_released_call_leaves_the_list_but_stays_fetchable(
     emulator_server: EmulatorServer,
     client: aiohttp.ClientSession,
     store: GenesysCallStore,
-    clock: MovableClock,
+    clock: ManualClock,
 ) -> None:
     base = emulator_server.base_url("genesys")
     call_id = store.add_call(state="Established")["id"]
@@ -411,7 +400,7 @@ async def test_released_call_leaves_the_list_but_stays_fetchable(
             return [call["id"] for call in (await response.json())["calls"]]
 
     assert call_id in await listed_ids()
-    clock.now += store.released_retention + 1
+    clock.advance(store.released_retention + 1)
     assert await listed_ids() == [DEMO_CALL_ID]
     async with client.get(f"{base}/api/v2/me/calls/{call_id}") as response:
         body = await response.json()
@@ -420,15 +409,15 @@ async def test_released_call_leaves_the_list_but_stays_fetchable(
 
 
 async def test_duration_grows_until_release_except_for_the_demo_call(
-    store: GenesysCallStore, clock: MovableClock
+    store: GenesysCallStore, clock: ManualClock
 ) -> None:
     call_id = store.add_call(state="Established")["id"]
-    clock.now += 42.5
+    clock.advance(42.5)
     running = store.get(call_id)
     assert running is not None
     assert running["duration"] == "42"
     store.end(call_id)
-    clock.now += 100
+    clock.advance(100)
     released = store.get(call_id)
     assert released is not None
     assert released["duration"] == "42"
@@ -486,7 +475,7 @@ async def test_simulate_call_walks_a_call_to_released(
     store: GenesysCallStore,
     seed: int,
 ) -> None:
-    emulator = emulator_server.emulators.vendors["genesys"]
+    emulator = emulator_server.emulator(GenesysEmulator)
     changes: list[dict[str, Any]] = []
     store.add_listener(changes.append)
     await emulator.simulate_call(random.Random(seed), 0.001)

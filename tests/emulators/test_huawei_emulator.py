@@ -23,6 +23,7 @@ from app.emulators.huawei import (
     TOKEN_PATH,
     HuaweiEmulator,
 )
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
 
 CREDENTIALS = DEMO_CREDENTIALS["huawei"]
@@ -34,19 +35,9 @@ UNAUTHORIZED_TEXT = (
 BAD_REQUEST_TEXT = "Incorrect request. Check the request path and parameters."
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def huawei(emulator_server: EmulatorServer) -> HuaweiEmulator:
-    emulator = emulator_server.emulators.vendors["huawei"]
-    assert isinstance(emulator, HuaweiEmulator)
-    return emulator
+    return emulator_server.emulator(HuaweiEmulator)
 
 
 @pytest.fixture
@@ -100,7 +91,7 @@ async def create(
 async def test_token_by_ak_sk_answers_documented_shape(
     session: aiohttp.ClientSession, base: str, huawei: HuaweiEmulator
 ) -> None:
-    huawei.clock = FakeClock(1_545_650_171.5)
+    huawei.clock = ManualClock(1_545_650_171.5)
     async with session.post(base + TOKEN_PATH, json=dict(CREDENTIALS)) as resp:
         assert resp.status == 200
         assert resp.headers["Content-Type"] == JSON_TYPE
@@ -125,7 +116,7 @@ async def test_token_by_ak_sk_answers_documented_shape(
 async def test_token_by_ak_sk_honours_token_expire_header(
     session: aiohttp.ClientSession, base: str, huawei: HuaweiEmulator
 ) -> None:
-    huawei.clock = FakeClock(1000.0)
+    huawei.clock = ManualClock(1000.0)
     async with session.post(
         base + TOKEN_PATH, json=dict(CREDENTIALS), headers={"X-Token-Expire": "3600"}
     ) as resp:
@@ -192,13 +183,13 @@ async def test_query_call_state_rejects_bad_authorization(
 async def test_query_call_state_rejects_token_past_its_lifetime(
     session: aiohttp.ClientSession, base: str, huawei: HuaweiEmulator
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     huawei.clock = clock
     token = await fetch_token(session, base, lifetime="60")
-    clock.now += 59
+    clock.advance(59)
     status, _, _ = await query(session, base, token, {"callSerialNo": DEMO_CALL_SERIAL_NO})
     assert status == 200
-    clock.now += 1
+    clock.advance(1)
     status, _, _ = await query(session, base, token, {"callSerialNo": DEMO_CALL_SERIAL_NO})
     assert status == 401
 
@@ -400,7 +391,7 @@ async def test_create_call_malformed_agent_work_no_is_400(
 
 
 def test_call_store_set_state_stamps_times_once(huawei: HuaweiEmulator) -> None:
-    clock = FakeClock(1000.0)
+    clock = ManualClock(1000.0)
     huawei.clock = clock
     call = huawei.calls.add_call("88881234", "60001234")
     assert (call.start_time, call.end_time, call.reason_code) == (None, None, None)

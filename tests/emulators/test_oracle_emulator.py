@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -17,21 +16,8 @@ from app.emulators.oracle import (
     OracleEmulator,
     OracleSession,
 )
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
-
-
-@dataclass
-class FakeClock:
-    now: float = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def oracle_of(server: EmulatorServer) -> OracleEmulator:
-    emulator = server.emulators.vendors["oracle"]
-    assert isinstance(emulator, OracleEmulator)
-    return emulator
 
 
 @pytest.fixture
@@ -42,12 +28,12 @@ async def client(emulator_server: EmulatorServer) -> AsyncIterator[aiohttp.Clien
 
 @pytest.fixture
 def store(emulator_server: EmulatorServer) -> OracleCallStore:
-    return oracle_of(emulator_server).calls
+    return emulator_server.emulator(OracleEmulator).calls
 
 
 @pytest.fixture
-def clock(store: OracleCallStore) -> FakeClock:
-    clock = FakeClock()
+def clock(store: OracleCallStore) -> ManualClock:
+    clock = ManualClock(now=1_800_000_000.0)
     store.clock = clock
     return clock
 
@@ -98,7 +84,7 @@ async def test_status_of_unknown_state_has_no_time(
 
 
 async def test_status_quirk_sends_lowercase_key_and_string_times(
-    client: aiohttp.ClientSession, store: OracleCallStore, clock: FakeClock
+    client: aiohttp.ClientSession, store: OracleCallStore, clock: ManualClock
 ) -> None:
     clock.now = 1343129570
     store.add(
@@ -124,7 +110,7 @@ async def test_status_quirk_sends_lowercase_key_and_string_times(
 
 
 async def test_start_returns_a_session_that_is_initiated(
-    client: aiohttp.ClientSession, store: OracleCallStore, clock: FakeClock
+    client: aiohttp.ClientSession, store: OracleCallStore, clock: ManualClock
 ) -> None:
     async with client.post("call/2.0/sales-callback/+15551230000") as response:
         assert response.status == 200
@@ -143,14 +129,14 @@ async def test_start_returns_a_session_that_is_initiated(
 
 
 async def test_start_with_delay_is_scheduled_until_its_time(
-    client: aiohttp.ClientSession, store: OracleCallStore, clock: FakeClock
+    client: aiohttp.ClientSession, store: OracleCallStore, clock: ManualClock
 ) -> None:
     options = {"delay": 30, "userExtension": "204", "visitorContext": {"page": "pricing"}}
     async with client.post("call/2.0/sales-callback/+15551230000", json=options) as response:
         session_id = (await response.json())["sessionId"]
 
     scheduled = await status_of(client, session_id)
-    clock.now += 30
+    clock.advance(30)
     started = await status_of(client, session_id)
 
     assert scheduled == {
@@ -260,7 +246,7 @@ async def test_wrong_method_is_405(
 async def test_simulate_call_reaches_disconnected(
     emulator_server: EmulatorServer, seed: int
 ) -> None:
-    emulator = oracle_of(emulator_server)
+    emulator = emulator_server.emulator(OracleEmulator)
     before = {s.session_id for s in emulator.calls.sessions()}
 
     await emulator.simulate_call(random.Random(seed), pace=0.001)
@@ -271,7 +257,7 @@ async def test_simulate_call_reaches_disconnected(
 
 
 async def test_simulate_call_stops_when_hung_up(emulator_server: EmulatorServer) -> None:
-    emulator = oracle_of(emulator_server)
+    emulator = emulator_server.emulator(OracleEmulator)
     running = asyncio.create_task(emulator.simulate_call(random.Random(1), pace=0.001))
     await asyncio.sleep(0)  # the simulator has started its call and waits for the next step
     simulated = emulator.calls.sessions()[-1]

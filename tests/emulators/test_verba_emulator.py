@@ -17,6 +17,7 @@ from app.emulators.verba import (
     RecordingStatus,
     VerbaEmulator,
 )
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
 
 CREDENTIALS = DEMO_CREDENTIALS["verba"]
@@ -33,19 +34,9 @@ SEED_NOT_FOUND = (
 )
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def verba(emulator_server: EmulatorServer) -> VerbaEmulator:
-    emulator = emulator_server.emulators.vendors["verba"]
-    assert isinstance(emulator, VerbaEmulator)
-    return emulator
+    return emulator_server.emulator(VerbaEmulator)
 
 
 async def send(
@@ -173,7 +164,7 @@ async def test_get_call_id_wrong_api_key_is_401(emulator_server: EmulatorServer)
 async def test_token_expires_after_an_hour(
     emulator_server: EmulatorServer, verba: VerbaEmulator
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     verba.clock = clock
     token = await request_token(emulator_server)
     params = {
@@ -183,9 +174,9 @@ async def test_token_expires_after_an_hour(
         "extension": "8856",
     }
 
-    clock.now += 3599
+    clock.advance(3599)
     still_valid, _ = await send(emulator_server, params)
-    clock.now += 1
+    clock.advance(1)
     expired, body = await send(emulator_server, params)
 
     assert (still_valid, expired) == (200, 401)
@@ -306,10 +297,10 @@ async def test_get_call_id_next_only_within_one_minute(
 async def test_get_call_id_last_is_most_recently_finished(
     emulator_server: EmulatorServer, verba: VerbaEmulator
 ) -> None:
-    clock = FakeClock()
+    clock = ManualClock()
     verba.clock = clock
     verba.add_recording(caller="3800", called="3900", status=RecordingStatus.LAST)
-    clock.now += 10
+    clock.advance(10)
     second = verba.add_recording(caller="3800", called="3901")
     verba.end_recording(second.call_id)
 

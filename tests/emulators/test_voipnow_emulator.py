@@ -18,30 +18,15 @@ from app.emulators.voipnow_store import (
     PhoneCallStore,
     PhoneCallView,
 )
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
 
 DEMO_PATH = f"/uapi/phoneCalls/12/0003*210/{DEMO_CALL_ID}"
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def emulator_of(server: EmulatorServer) -> VoipNowEmulator:
-    emulator = server.emulators.vendors["voipnow"]
-    assert isinstance(emulator, VoipNowEmulator)
-    return emulator
-
-
 @pytest.fixture
 def store(emulator_server: EmulatorServer) -> PhoneCallStore:
-    return emulator_of(emulator_server).store
+    return emulator_server.emulator(VoipNowEmulator).store
 
 
 @pytest.fixture
@@ -92,7 +77,7 @@ async def test_token_endpoint_issues_token_for_demo_client(
         body = await response.json()
     assert set(body) == {"access_token", "expires_in"}
     assert body["expires_in"] == TOKEN_LIFETIME == 3600
-    assert body["access_token"] in emulator_of(emulator_server).tokens
+    assert body["access_token"] in emulator_server.emulator(VoipNowEmulator).tokens
 
 
 @pytest.mark.parametrize(
@@ -133,14 +118,14 @@ async def test_api_without_valid_bearer_token_is_401_access_denied(
 async def test_token_expires_after_its_lifetime(
     emulator_server: EmulatorServer, session: aiohttp.ClientSession
 ) -> None:
-    emulator = emulator_of(emulator_server)
-    clock = Clock()
+    emulator = emulator_server.emulator(VoipNowEmulator)
+    clock = ManualClock()
     emulator.clock = clock
     base = emulator_server.base_url("voipnow")
     token = await access_token(session, base)
-    clock.now += TOKEN_LIFETIME - 1
+    clock.advance(TOKEN_LIFETIME - 1)
     assert (await call_api(session, base, "GET", DEMO_PATH, token=token))[0] == 200
-    clock.now += 1
+    clock.advance(1)
     status, body = await call_api(session, base, "GET", DEMO_PATH, token=token)
     assert (status, body["error"]["code"]) == (401, "access_denied")
 
@@ -443,7 +428,7 @@ async def test_store_reports_changes_to_listeners(store: PhoneCallStore) -> None
 
 
 async def test_simulate_call_walks_each_call_to_its_end(emulator_server: EmulatorServer) -> None:
-    emulator = emulator_of(emulator_server)
+    emulator = emulator_server.emulator(VoipNowEmulator)
     history: dict[str, list[tuple[str, str | None, bool]]] = {}
 
     def record(event: str, call: PhoneCall) -> None:

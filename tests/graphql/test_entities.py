@@ -62,3 +62,33 @@ async def test_entities_with_the_wrong_vendor_type_are_bad_user_input(gateway: G
     assert entities[2] is None
     by_index = {e["path"][1]: e["extensions"]["code"] for e in body["errors"]}
     assert by_index == {0: "BAD_USER_INPUT", 2: "NOT_FOUND"}
+
+
+async def test_entities_refuse_bad_representations_each_in_its_slot(gateway: Gateway) -> None:
+    body = await gateway.client.execute(
+        ENTITIES,
+        {
+            "representations": [
+                {"__typename": "Agent", "id": "1"},
+                {"__typename": "GenesysCall"},
+                {"__typename": "GenesysCall", "id": 42},
+                {"id": DEMO_IDS[Vendor.GENESYS]},
+                {"__typename": "GenesysCall", "id": DEMO_IDS[Vendor.GENESYS]},
+            ]
+        },
+    )
+    entities = body["data"]["_entities"]
+    assert entities[:4] == [None, None, None, None]
+    assert entities[4]["id"] == DEMO_IDS[Vendor.GENESYS]
+    by_index = {e["path"][1]: e["extensions"]["code"] for e in body["errors"]}
+    assert by_index == dict.fromkeys(range(4), "BAD_USER_INPUT")
+
+
+async def test_entities_over_the_cap_are_refused(gateway: Gateway) -> None:
+    representations = [{"__typename": "Call", "id": DEMO_IDS[Vendor.GENESYS]}] * (
+        gateway.settings.max_ids + 1
+    )
+    body = await gateway.client.execute(ENTITIES, {"representations": representations})
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert gateway.control.requests == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -82,3 +83,66 @@ async def test_wrong_variable_type_is_bad_user_input(gateway: Gateway) -> None:
 def test_schema_file_matches_the_code() -> None:
     exported = build_schema().as_str() + "\n"
     assert SCHEMA_FILE.read_text() == exported, "schema.graphql drifted: run `make schema`"
+
+
+async def test_malformed_json_body_is_a_coded_error(gateway: Gateway) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway.url}/graphql",
+            data=b'{"query": "{ call(id: ',
+            headers={"Content-Type": "application/json"},
+        ) as r,
+    ):
+        assert r.status == 400
+        body = await r.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "JSON" in body["errors"][0]["message"]
+
+
+async def test_missing_query_is_a_coded_error(gateway: Gateway) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{gateway.url}/graphql", json={"variables": {}}) as r,
+    ):
+        assert r.status == 400
+        body = await r.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_oversized_body_is_refused_before_parsing(gateway: Gateway) -> None:
+    padding = "x" * (gateway.settings.max_body_bytes + 1)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway.url}/graphql", json={"query": "{ __typename }", "padding": padding}
+        ) as r,
+    ):
+        assert r.status == 413
+        body = await r.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_oversized_chunked_body_is_refused(gateway: Gateway) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"query": "{ __typename }", "padding": "'
+        for _ in range(gateway.settings.max_body_bytes // 65536 + 2):
+            yield b"x" * 65536
+        yield b'"}'
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway.url}/graphql",
+            data=chunks(),
+            headers={"Content-Type": "application/json"},
+        ) as r,
+    ):
+        assert r.status == 413
+
+
+async def test_the_server_keeps_serving_after_bad_requests(gateway: Gateway) -> None:
+    await test_malformed_json_body_is_a_coded_error(gateway)
+    await test_oversized_body_is_refused_before_parsing(gateway)
+    body = await gateway.client.execute("{ __typename }")
+    assert body == {"data": {"__typename": "Query"}}

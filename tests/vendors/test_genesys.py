@@ -31,6 +31,7 @@ from app.errors import (
     VendorUnavailable,
 )
 from app.vendors.genesys import GENESYS_STATES, GenesysAdapter, call_from_wire
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 USERNAME = DEMO_CREDENTIALS["genesys"]["username"]
@@ -80,22 +81,17 @@ DEMO_CALL = GenesysCall(
 )
 
 
-class MovableClock:
-    """A clock for the emulator that moves only when a test moves it."""
-
-    def __init__(self) -> None:
-        # A whole number, so that moving it by whole seconds gives exact durations.
-        self.now = float(int(time.monotonic()))
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def store(emulator_server: EmulatorServer) -> GenesysCallStore:
+    return emulator_server.emulator(GenesysEmulator).store
 
 
 @pytest.fixture
-def store(emulator_server: EmulatorServer) -> GenesysCallStore:
-    emulator = emulator_server.emulators.vendors["genesys"]
-    assert isinstance(emulator, GenesysEmulator)
-    return emulator.store
+def clock(store: GenesysCallStore) -> ManualClock:
+    # A whole number, so that moving it by whole seconds gives exact durations.
+    clock = ManualClock(now=float(int(time.monotonic())))
+    store.clock = clock
+    return clock
 
 
 @pytest.fixture
@@ -184,13 +180,14 @@ async def test_fetch_single_unknown_call_is_not_found(adapter: GenesysAdapter) -
 
 
 async def test_fetch_many_gets_a_released_call_gone_from_the_list_once(
-    adapter: GenesysAdapter, emulator_server: EmulatorServer, store: GenesysCallStore
+    adapter: GenesysAdapter,
+    emulator_server: EmulatorServer,
+    store: GenesysCallStore,
+    clock: ManualClock,
 ) -> None:
-    clock = MovableClock()
-    store.clock = clock
     released = store.add_call(state="Established")["id"]
     store.end(released)
-    clock.now += store.released_retention + 1
+    clock.advance(store.released_retention + 1)
 
     results = await adapter.fetch_many([DEMO_CALL_ID, released])
     assert results[0] == DEMO_CALL
@@ -228,10 +225,8 @@ def test_call_from_wire_unknown_or_missing_state_is_unknown() -> None:
 
 
 async def test_fetch_maps_international_participant_and_growing_duration(
-    adapter: GenesysAdapter, store: GenesysCallStore
+    adapter: GenesysAdapter, store: GenesysCallStore, clock: ManualClock
 ) -> None:
-    clock = MovableClock()
-    store.clock = clock
     country = {"name": "United States", "code": "US", "callingCode": "1"}
     call_id = store.add_call(
         state="Established",
@@ -249,7 +244,7 @@ async def test_fetch_maps_international_participant_and_growing_duration(
             }
         ],
     )["id"]
-    clock.now += 65
+    clock.advance(65)
 
     [call] = await adapter.fetch_many([call_id])
     assert isinstance(call, GenesysCall)
@@ -364,17 +359,16 @@ async def test_operate_after_session_expiry_refreshes_once_and_succeeds(
     adapter: GenesysAdapter,
     emulator_server: EmulatorServer,
     store: GenesysCallStore,
+    clock: ManualClock,
     expiry: str,
 ) -> None:
-    clock = MovableClock()
-    store.clock = clock
     await adapter.fetch_many([DEMO_CALL_ID])
     if expiry == "expire-sessions":
         store.expire_sessions()
     elif expiry == "control-expire-tokens":
         emulator_server.control.expire_tokens("genesys")
     else:
-        clock.now += store.session_timeout + 1
+        clock.advance(store.session_timeout + 1)
     emulator_server.control.requests.clear()
 
     held = asyncio.ensure_future(state_reached(store, DEMO_CALL_ID, "Held"))

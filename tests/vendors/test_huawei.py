@@ -28,36 +28,16 @@ from app.vendors.huawei import (
     huawei_call_from_wire,
 )
 from app.vendors.huawei_reasons import ITA_REASONS
+from tests.adapters import fetch_one
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 CREDENTIALS = DEMO_CREDENTIALS["huawei"]
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class TickingClock(FakeClock):
-    """Moves `step` seconds on every reading: every token expires before it is used."""
-
-    def __init__(self, step: float) -> None:
-        super().__init__()
-        self.step = step
-
-    def __call__(self) -> float:
-        self.now += self.step
-        return self.now
-
-
 @pytest.fixture
 def huawei(emulator_server: EmulatorServer) -> HuaweiEmulator:
-    emulator = emulator_server.emulators.vendors["huawei"]
-    assert isinstance(emulator, HuaweiEmulator)
-    return emulator
+    return emulator_server.emulator(HuaweiEmulator)
 
 
 @pytest.fixture
@@ -85,17 +65,11 @@ def assert_no_secrets(error: BaseException, huawei: HuaweiEmulator) -> None:
         assert token not in message
 
 
-async def fetch_one(adapter: HuaweiAdapter, native_id: str) -> HuaweiCall:
-    [result] = await adapter.fetch_many([native_id])
-    assert isinstance(result, HuaweiCall)
-    return result
-
-
 # -- snapshots -----------------------------------------------------------------------------
 
 
 async def test_fetch_many_demo_call_has_seed_values(adapter: HuaweiAdapter) -> None:
-    call = await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+    call = await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     assert call == HuaweiCall(
         call_id=CallId(Vendor.HUAWEI, DEMO_CALL_SERIAL_NO),
         state=CallState.ENDED,
@@ -121,7 +95,7 @@ async def test_fetch_many_maps_every_raw_state(
 ) -> None:
     call = huawei.calls.add_call("88881234", "60001234")
     huawei.calls.set_state(call.call_serial_no, raw_state)
-    snapshot = await fetch_one(adapter, call.call_serial_no)
+    snapshot = await fetch_one(adapter, call.call_serial_no, HuaweiCall)
     assert (snapshot.state, snapshot.vendor_state) == (state, str(raw_state))
 
 
@@ -130,7 +104,7 @@ async def test_fetch_many_unmapped_state_is_unknown(
 ) -> None:
     call = huawei.calls.add_call("88881234", "60001234")
     huawei.calls.set_state(call.call_serial_no, 7)
-    snapshot = await fetch_one(adapter, call.call_serial_no)
+    snapshot = await fetch_one(adapter, call.call_serial_no, HuaweiCall)
     assert (snapshot.state, snapshot.vendor_state) == (CallState.UNKNOWN, "7")
 
 
@@ -138,7 +112,7 @@ async def test_fetch_many_call_to_be_called_has_no_times(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator
 ) -> None:
     call = huawei.calls.add_call("88881234", "60001234", call_data="order-7")
-    snapshot = await fetch_one(adapter, call.call_serial_no)
+    snapshot = await fetch_one(adapter, call.call_serial_no, HuaweiCall)
     assert (snapshot.state, snapshot.started_at, snapshot.ended_at) == (
         CallState.DIALING,
         None,
@@ -168,7 +142,7 @@ async def test_fetch_many_reason_code_is_readable(
 ) -> None:
     call = huawei.calls.add_call("88881234", "60001234")
     huawei.calls.end_call(call.call_serial_no, reason_code)
-    snapshot = await fetch_one(adapter, call.call_serial_no)
+    snapshot = await fetch_one(adapter, call.call_serial_no, HuaweiCall)
     assert (snapshot.reason_code, snapshot.reason) == (reason_code, reason)
 
 
@@ -261,7 +235,7 @@ async def test_token_is_fetched_once_for_concurrent_batches(
 async def test_token_is_refreshed_before_expiry(
     vendor_http: VendorHttpFactory, huawei: HuaweiEmulator, emulator_server: EmulatorServer
 ) -> None:
-    vendor_clock, our_clock = FakeClock(), FakeClock(50.0)
+    vendor_clock, our_clock = ManualClock(), ManualClock(50.0)
     huawei.clock = vendor_clock
     adapter = HuaweiAdapter(
         vendor_http(Vendor.HUAWEI),
@@ -270,16 +244,16 @@ async def test_token_is_refreshed_before_expiry(
         token_lifetime=120,
         clock=our_clock,
     )
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     [issued] = huawei.tokens.values()
     assert issued.expires_at == vendor_clock.now + 120  # X-Token-Expire carried the lifetime
     for clock in (vendor_clock, our_clock):
-        clock.now += 60
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+        clock.advance(60)
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     assert token_requests(emulator_server) == 1
     for clock in (vendor_clock, our_clock):
-        clock.now += 35  # 95 s in: 25 s before the vendor would refuse the token
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+        clock.advance(35)  # 95 s in: 25 s before the vendor would refuse the token
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     assert token_requests(emulator_server) == 2
     assert queries(emulator_server) == 3  # no request was refused and resent
 
@@ -287,7 +261,7 @@ async def test_token_is_refreshed_before_expiry(
 async def test_token_expired_by_vendor_is_refreshed_once(
     adapter: HuaweiAdapter, emulator_server: EmulatorServer
 ) -> None:
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     emulator_server.control.expire_tokens("huawei")
     results = await adapter.fetch_many([DEMO_CALL_SERIAL_NO, "999"])
     assert isinstance(results[0], HuaweiCall)
@@ -299,7 +273,7 @@ async def test_token_expired_by_vendor_is_refreshed_once(
 async def test_token_refused_twice_is_unauthenticated(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator, emulator_server: EmulatorServer
 ) -> None:
-    huawei.clock = TickingClock(step=700.0)
+    huawei.clock = ManualClock(step=700.0)  # every token expires before it is used
     with pytest.raises(VendorUnauthenticated) as caught:
         await adapter.fetch_many([DEMO_CALL_SERIAL_NO])
     assert caught.value.vendor == "huawei"
@@ -349,7 +323,7 @@ async def test_vendor_failure_is_unavailable(
 async def test_vendor_failure_after_token_is_unavailable_without_token(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator, emulator_server: EmulatorServer
 ) -> None:
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     emulator_server.control.set_fault("huawei", Fault(status=503))
     with pytest.raises(VendorUnavailable) as caught:
         await adapter.fetch_many([DEMO_CALL_SERIAL_NO])
@@ -400,10 +374,10 @@ async def test_create_call_starts_a_call_to_be_called(
         "order-7",
     )
     assert (call.caller_present, call.agent_present) == ("640003", "640060")
-    snapshot = await fetch_one(adapter, serial)
+    snapshot = await fetch_one(adapter, serial, HuaweiCall)
     assert (snapshot.state, snapshot.vendor_state) == (CallState.DIALING, "0")
     huawei.calls.end_call(serial, 1)
-    assert (await fetch_one(adapter, serial)).state == CallState.ENDED
+    assert (await fetch_one(adapter, serial, HuaweiCall)).state == CallState.ENDED
     assert huawei.calls.get(serial) is not None
     assert emulator_server.control.count("huawei", path_contains=CREATE_CALL_PATH) == 1
 
@@ -428,7 +402,7 @@ async def test_create_call_long_agent_work_no_is_refused_before_any_request(
 async def test_create_call_is_not_resent_after_a_dropped_connection(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator, emulator_server: EmulatorServer
 ) -> None:
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)  # token in hand
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)  # token in hand
     calls_before = len(huawei.calls)
     emulator_server.control.set_fault("huawei", Fault(drop=True))
     with pytest.raises(VendorUnavailable):
@@ -440,7 +414,7 @@ async def test_create_call_is_not_resent_after_a_dropped_connection(
 async def test_create_call_after_token_expiry_is_sent_again_once(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator, emulator_server: EmulatorServer
 ) -> None:
-    await fetch_one(adapter, DEMO_CALL_SERIAL_NO)
+    await fetch_one(adapter, DEMO_CALL_SERIAL_NO, HuaweiCall)
     emulator_server.control.expire_tokens("huawei")
     calls_before = len(huawei.calls)
     serial = await adapter.create_call("88881234", "60001234")

@@ -20,6 +20,8 @@ from app.errors import (
     VendorUnavailable,
 )
 from app.vendors.oracle import ORACLE_STATES, OracleAdapter, OracleStatusWire, call_from_wire
+from tests.adapters import fetch_one
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 NOW = 1_800_000_000  # the emulator's clock in these tests
@@ -28,10 +30,9 @@ AT_NOW = datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(emulator_server: EmulatorServer) -> OracleCallStore:
-    emulator = emulator_server.emulators.vendors["oracle"]
-    assert isinstance(emulator, OracleEmulator)
-    emulator.calls.clock = lambda: float(NOW)
-    return emulator.calls
+    calls = emulator_server.emulator(OracleEmulator).calls
+    calls.clock = ManualClock(now=NOW)
+    return calls
 
 
 @pytest.fixture
@@ -47,14 +48,8 @@ def new_session(
     ).session_id
 
 
-async def fetch_one(adapter: OracleAdapter, session_id: str) -> OracleCall:
-    (result,) = await adapter.fetch_many([session_id])
-    assert isinstance(result, OracleCall)
-    return result
-
-
 async def test_fetch_many_demo_call_has_exact_fields(adapter: OracleAdapter) -> None:
-    call = await fetch_one(adapter, DEMO_SESSION_ID)
+    call = await fetch_one(adapter, DEMO_SESSION_ID, OracleCall)
 
     connected_at = datetime(2025, 1, 15, 12, 0, tzinfo=UTC)
     assert call == OracleCall(
@@ -80,7 +75,7 @@ async def test_fetch_many_maps_every_raw_state(
     session_id = new_session(store)
     store.set_state(session_id, raw_state)
 
-    call = await fetch_one(adapter, session_id)
+    call = await fetch_one(adapter, session_id, OracleCall)
 
     assert (call.state, call.vendor_state) == (state, raw_state)
 
@@ -105,7 +100,7 @@ async def test_fetch_many_takes_start_and_end_from_time(
     session_id = new_session(store)
     store.set_state(session_id, raw_state, at=NOW)
 
-    call = await fetch_one(adapter, session_id)
+    call = await fetch_one(adapter, session_id, OracleCall)
 
     assert (call.started_at, call.ended_at) == (started_at, ended_at)
     assert call.started_at is None or call.started_at.tzinfo is UTC
@@ -116,7 +111,7 @@ async def test_fetch_many_scheduled_call_has_scheduled_time(
 ) -> None:
     session_id = new_session(store, delay=90)
 
-    call = await fetch_one(adapter, session_id)
+    call = await fetch_one(adapter, session_id, OracleCall)
 
     assert (call.state, call.time) == (CallState.SCHEDULED, AT_NOW)
     assert call.scheduled_time == datetime(2027, 1, 15, 8, 1, 30, tzinfo=UTC)
@@ -133,7 +128,7 @@ async def test_fetch_many_reads_quirky_status(
 ) -> None:
     session_id = new_session(store, delay=60, quirky_status=True)
 
-    call = await fetch_one(adapter, session_id)
+    call = await fetch_one(adapter, session_id, OracleCall)
 
     assert call.session_id == session_id
     assert call.time == AT_NOW
@@ -161,10 +156,10 @@ def test_unreadable_time_is_refused() -> None:
 async def test_fetch_many_follows_has_changed_between_polls(
     adapter: OracleAdapter, store: OracleCallStore
 ) -> None:
-    first = await fetch_one(adapter, DEMO_SESSION_ID)
-    second = await fetch_one(adapter, DEMO_SESSION_ID)
+    first = await fetch_one(adapter, DEMO_SESSION_ID, OracleCall)
+    second = await fetch_one(adapter, DEMO_SESSION_ID, OracleCall)
     store.end(DEMO_SESSION_ID)
-    third = await fetch_one(adapter, DEMO_SESSION_ID)
+    third = await fetch_one(adapter, DEMO_SESSION_ID, OracleCall)
 
     assert [(c.more, c.has_changed) for c in (first, second, third)] == [
         ("yes", True),
@@ -278,14 +273,14 @@ async def test_start_call_creates_the_session(
         "scheduled",
     )
     assert (session.user_extension, session.visitor_context) == ("204", {"page": "pricing"})
-    assert (await fetch_one(adapter, session_id)).state is CallState.SCHEDULED
+    assert (await fetch_one(adapter, session_id, OracleCall)).state is CallState.SCHEDULED
     assert emulator_server.control.count("oracle", path_contains="/sales-callback/") == 1
 
 
 async def test_start_call_without_options_is_dialing(adapter: OracleAdapter) -> None:
     session_id = await adapter.start_call("sales-callback", "+15551230000")
 
-    assert (await fetch_one(adapter, session_id)).state is CallState.DIALING
+    assert (await fetch_one(adapter, session_id, OracleCall)).state is CallState.DIALING
 
 
 @pytest.mark.parametrize(
@@ -330,7 +325,7 @@ async def test_start_call_is_not_retried_after_a_dropped_connection(
 async def test_hangup_ends_the_call(adapter: OracleAdapter) -> None:
     await adapter.hangup(DEMO_SESSION_ID)
 
-    call = await fetch_one(adapter, DEMO_SESSION_ID)
+    call = await fetch_one(adapter, DEMO_SESSION_ID, OracleCall)
     assert (call.state, call.ended_at) == (CallState.ENDED, AT_NOW)
     assert call.capabilities == ()
 

@@ -29,24 +29,15 @@ from app.errors import (
 )
 from app.vendors.http import VendorHttp
 from app.vendors.verba import VERBA_STATES, VerbaAdapter
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 CREDENTIALS = DEMO_CREDENTIALS["verba"]
 
 
-class FakeClock:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def verba(emulator_server: EmulatorServer) -> VerbaEmulator:
-    emulator = emulator_server.emulators.vendors["verba"]
-    assert isinstance(emulator, VerbaEmulator)
-    return emulator
+    return emulator_server.emulator(VerbaEmulator)
 
 
 def demo_adapter(http: VendorHttp, clock: Callable[[], float] = time.monotonic) -> VerbaAdapter:
@@ -257,14 +248,14 @@ async def test_token_fetched_once_for_concurrent_lookups(
 async def test_token_refreshed_before_expiry(
     vendor_http: VendorHttpFactory, verba: VerbaEmulator
 ) -> None:
-    emulator_clock, adapter_clock = FakeClock(), FakeClock(5_000.0)
+    emulator_clock, adapter_clock = ManualClock(), ManualClock(5_000.0)
     verba.clock = emulator_clock
     adapter = demo_adapter(vendor_http(Vendor.VERBA), adapter_clock)
     query = RecordingQuery(extension="8856")
     await adapter.find_recording(query)
 
-    emulator_clock.now += 3590
-    adapter_clock.now += 3590
+    emulator_clock.advance(3590)
+    adapter_clock.advance(3590)
     found = await adapter.find_recording(query)
 
     assert found is not None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from datetime import UTC, datetime
 
 import pytest
@@ -23,31 +22,17 @@ from app.errors import (
     VendorUnavailable,
 )
 from app.vendors.voipnow import VOIPNOW_VIEW_STATES, VoipNowAdapter
+from tests.adapters import fetch_one
+from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 DEMO = f"12/0003*210/{DEMO_CALL_ID}"
 SECRET = DEMO_CREDENTIALS["voipnow"]["client_secret"]
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def emulator_of(server: EmulatorServer) -> VoipNowEmulator:
-    emulator = server.emulators.vendors["voipnow"]
-    assert isinstance(emulator, VoipNowEmulator)
-    return emulator
-
-
 @pytest.fixture
 def store(emulator_server: EmulatorServer) -> PhoneCallStore:
-    return emulator_of(emulator_server).store
+    return emulator_server.emulator(VoipNowEmulator).store
 
 
 def make_adapter(
@@ -55,7 +40,7 @@ def make_adapter(
     *,
     timeout: float = 2.0,
     client_secret: str = SECRET,
-    clock: Clock | None = None,
+    clock: ManualClock | None = None,
 ) -> VoipNowAdapter:
     http = vendor_http(Vendor.VOIPNOW, timeout=timeout)
     client_id = DEMO_CREDENTIALS["voipnow"]["client_id"]
@@ -88,12 +73,6 @@ def add_call(store: PhoneCallStore, phone_call_id: str, extension: str = "0003*2
     return f"12/{extension}/{phone_call_id}"
 
 
-async def fetch_one(adapter: VoipNowAdapter, native_id: str) -> VoipNowCall:
-    (result,) = await adapter.fetch_many([native_id])
-    assert isinstance(result, VoipNowCall)
-    return result
-
-
 def assert_no_secrets(error: BaseException, emulator: VoipNowEmulator) -> None:
     for secret in (SECRET, *emulator.tokens):
         assert secret not in str(error)
@@ -103,7 +82,7 @@ async def test_fetch_many_demo_call_has_exact_fields(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter
 ) -> None:
     answered = datetime(2012, 6, 27, 13, 8, 55, tzinfo=UTC)
-    assert await fetch_one(adapter, DEMO) == VoipNowCall(
+    assert await fetch_one(adapter, DEMO, VoipNowCall) == VoipNowCall(
         call_id=CallId(Vendor.VOIPNOW, DEMO),
         state=CallState.CONNECTED,
         vendor_state="5",
@@ -144,7 +123,7 @@ async def test_view_status_maps_to_call_state(
     adapter: VoipNowAdapter, store: PhoneCallStore, status: int, state: CallState
 ) -> None:
     store.set_status(DEMO_CALL_ID, str(status))
-    call = await fetch_one(adapter, DEMO)
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
     assert (call.state, call.vendor_state) == (state, str(status))
 
 
@@ -152,7 +131,7 @@ async def test_held_view_maps_to_held_whatever_its_status(
     adapter: VoipNowAdapter, store: PhoneCallStore
 ) -> None:
     store.hold(DEMO_CALL_ID, "01")
-    call = await fetch_one(adapter, DEMO)
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
     assert (call.state, call.vendor_state) == (CallState.HELD, "5")
     own, other = call.views
     assert (own.holder, other.holder) == (0, 1)
@@ -164,7 +143,7 @@ async def test_call_without_views_is_unknown(
     adapter: VoipNowAdapter, store: PhoneCallStore
 ) -> None:
     store.add_call(PhoneCall("noviews", "12", "0003*211", []))
-    call = await fetch_one(adapter, "12/0003*211/noviews")
+    call = await fetch_one(adapter, "12/0003*211/noviews", VoipNowCall)
     assert (call.state, call.vendor_state, call.views) == (CallState.UNKNOWN, None, ())
 
 
@@ -219,7 +198,7 @@ async def test_fetch_many_encodes_extension_with_hash(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
 ) -> None:
     native_id = add_call(store, "hashcall", "0003#7")
-    call = await fetch_one(adapter, native_id)
+    call = await fetch_one(adapter, native_id, VoipNowCall)
     assert call.extension == "0003#7"
     assert requests_of(emulator_server, "GET", "/uapi/") == [
         "/voipnow/uapi/phoneCalls/12/0003#7/hashcall"
@@ -238,14 +217,14 @@ async def test_token_is_fetched_once_for_concurrent_requests(
 async def test_token_is_refreshed_before_it_expires(
     emulator_server: EmulatorServer, vendor_http: VendorHttpFactory
 ) -> None:
-    emulator_clock, adapter_clock = Clock(), Clock()
-    emulator_of(emulator_server).clock = emulator_clock
+    emulator_clock, adapter_clock = ManualClock(), ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = emulator_clock
     adapter = make_adapter(vendor_http, clock=adapter_clock)
-    await fetch_one(adapter, DEMO)
+    await fetch_one(adapter, DEMO, VoipNowCall)
     # Shortly before expiry: the emulator still takes the old token, but it is not used.
     for clock in (emulator_clock, adapter_clock):
-        clock.now += TOKEN_LIFETIME - 10
-    await fetch_one(adapter, DEMO)
+        clock.advance(TOKEN_LIFETIME - 10)
+    await fetch_one(adapter, DEMO, VoipNowCall)
     assert token_requests(emulator_server) == 2
     assert len(requests_of(emulator_server, "GET", "/uapi/")) == 2  # no 401, no retry
 
@@ -253,9 +232,9 @@ async def test_token_is_refreshed_before_it_expires(
 async def test_expired_token_is_replaced_once_after_401(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter
 ) -> None:
-    await fetch_one(adapter, DEMO)
+    await fetch_one(adapter, DEMO, VoipNowCall)
     emulator_server.control.expire_tokens("voipnow")
-    call = await fetch_one(adapter, DEMO)
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
     assert call.state is CallState.CONNECTED
     assert token_requests(emulator_server) == 2
     assert len(requests_of(emulator_server, "GET", "/uapi/")) == 3
@@ -264,10 +243,10 @@ async def test_expired_token_is_replaced_once_after_401(
 async def test_second_401_is_unauthenticated(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter
 ) -> None:
-    emulator = emulator_of(emulator_server)
+    emulator = emulator_server.emulator(VoipNowEmulator)
     # Every reading of this clock is two hours after the last: each token is expired
     # by the time it is first used.
-    emulator.clock = itertools.count(0, 2 * TOKEN_LIFETIME).__next__
+    emulator.clock = ManualClock(step=2 * TOKEN_LIFETIME)
     with pytest.raises(VendorUnauthenticated) as caught:
         await adapter.fetch_many([DEMO])
     assert caught.value.vendor == "voipnow"
@@ -284,7 +263,7 @@ async def test_bad_client_secret_is_unauthenticated(
         await adapter.fetch_many([DEMO])
     assert "invalid_client" in caught.value.message
     assert "not-the-secret" not in str(caught.value)
-    assert_no_secrets(caught.value, emulator_of(emulator_server))
+    assert_no_secrets(caught.value, emulator_server.emulator(VoipNowEmulator))
 
 
 @pytest.mark.parametrize(
@@ -302,12 +281,12 @@ async def test_vendor_faults_raise_vendor_errors(
     error: type[SwitchboardError],
 ) -> None:
     adapter = make_adapter(vendor_http, timeout=0.3)
-    await fetch_one(adapter, DEMO)  # a token in hand: the fault hits the read itself
+    await fetch_one(adapter, DEMO, VoipNowCall)  # a token in hand: the fault hits the read itself
     emulator_server.control.set_fault("voipnow", fault)
     with pytest.raises(error) as caught:
         await adapter.fetch_many([DEMO])
     assert caught.value.vendor == "voipnow"
-    assert_no_secrets(caught.value, emulator_of(emulator_server))
+    assert_no_secrets(caught.value, emulator_server.emulator(VoipNowEmulator))
 
 
 async def test_fault_on_token_request_raises_vendor_error(
@@ -316,14 +295,14 @@ async def test_fault_on_token_request_raises_vendor_error(
     emulator_server.control.set_fault("voipnow", Fault(status=502))
     with pytest.raises(VendorUnavailable) as caught:
         await adapter.fetch_many([DEMO])
-    assert_no_secrets(caught.value, emulator_of(emulator_server))
+    assert_no_secrets(caught.value, emulator_server.emulator(VoipNowEmulator))
 
 
 async def test_active_calls_of_self_extension_builds_ids_from_links(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter
 ) -> None:
     (call,) = await adapter.active_calls(None)
-    assert call == await fetch_one(adapter, DEMO)
+    assert call == await fetch_one(adapter, DEMO, VoipNowCall)
     assert requests_of(emulator_server, "GET", "/uapi/")[0] == "/voipnow/uapi/phoneCalls/@me/@self"
 
 
@@ -350,9 +329,9 @@ async def test_act_accepts_every_documented_success_code(
 ) -> None:
     store.action_status = answer
     await adapter.act(DEMO, "OnHold", "01")
-    assert (await fetch_one(adapter, DEMO)).state is CallState.HELD
+    assert (await fetch_one(adapter, DEMO, VoipNowCall)).state is CallState.HELD
     await adapter.act(DEMO, "OffHold", "01")
-    assert (await fetch_one(adapter, DEMO)).state is CallState.CONNECTED
+    assert (await fetch_one(adapter, DEMO, VoipNowCall)).state is CallState.CONNECTED
 
 
 async def test_act_hangup_ends_the_call(adapter: VoipNowAdapter) -> None:
@@ -384,7 +363,7 @@ async def test_act_maps_vendor_errors(
 async def test_act_is_sent_once_when_connection_drops(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
 ) -> None:
-    await fetch_one(adapter, DEMO)
+    await fetch_one(adapter, DEMO, VoipNowCall)
     emulator_server.control.set_fault("voipnow", Fault(drop=True))
     with pytest.raises(VendorUnavailable):
         await adapter.act(DEMO, "OnHold", "01")
@@ -394,7 +373,7 @@ async def test_act_is_sent_once_when_connection_drops(
 async def test_act_after_expired_token_is_retried_once_with_new_token(
     emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
 ) -> None:
-    await fetch_one(adapter, DEMO)
+    await fetch_one(adapter, DEMO, VoipNowCall)
     emulator_server.control.expire_tokens("voipnow")
     await adapter.act(DEMO, "OnHold", "01")
     assert len(requests_of(emulator_server, "PUT", "/uapi/")) == 2
