@@ -24,8 +24,8 @@ test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check app tests bench
-	$(VENV)/bin/ruff format --check app tests bench
+	$(VENV)/bin/ruff check app tests
+	$(VENV)/bin/ruff format --check app tests
 	$(VENV)/bin/mypy
 
 schema: install
