@@ -8,10 +8,10 @@ implementations of the same Protocols.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from app.calls import CallSnapshot, Vendor, VerbaCall
+from app.calls import CallSnapshot, Capability, Vendor, VerbaCall
 from app.errors import NotSupported, SwitchboardError
 
 # One entry per requested native id, in the same order: the snapshot, or why not.
@@ -33,7 +33,37 @@ class VendorAdapter(Protocol):
         """The calls in progress (for vendors with a list API), else `NotSupported`."""
         ...
 
+    async def perform(self, call: CallSnapshot, operation: Capability) -> None:
+        """Ask the vendor to hold, retrieve or hang up `call` (as last read). Returns once
+        the vendor accepted; the new state is confirmed by reading (or by a push event).
+        Sent once: never retried, since a resent command could act twice."""
+        ...
+
+    async def start_call(self, request: StartCall) -> str:
+        """Ask the vendor to start a call; returns the new call's native id. Sent once."""
+        ...
+
     async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StartCall:
+    """A click-to-call request, vendor-neutral. Each adapter takes what its API knows:
+
+    - `to`: the number to call (Oracle userPhone in E.164, Huawei called, VoipNow and
+      Genesys destination);
+    - `from_`: the agent's side (Huawei caller, VoipNow extension); Oracle and Genesys
+      call from the configured template / the agent's own device;
+    - `delay_seconds`: Oracle schedules the call; `contact_id`: Oracle's call template;
+    - `user_data`: Genesys userData, Huawei callData (as JSON text).
+    """
+
+    vendor: Vendor
+    to: str
+    from_: str | None = None
+    delay_seconds: int | None = None
+    contact_id: str | None = None
+    user_data: Mapping[str, Any] = field(default_factory=dict)
 
 
 class AdapterBase:
@@ -44,6 +74,17 @@ class AdapterBase:
     async def active_calls(self, extension: str | None) -> Sequence[CallSnapshot]:
         raise NotSupported(
             f"{self.vendor.value} has no API to list active calls.", vendor=self.vendor.value
+        )
+
+    async def perform(self, call: CallSnapshot, operation: Capability) -> None:
+        raise NotSupported(
+            f"{self.vendor.value} cannot {operation.value.lower()} calls through its API.",
+            vendor=self.vendor.value,
+        )
+
+    async def start_call(self, request: StartCall) -> str:
+        raise NotSupported(
+            f"{self.vendor.value} cannot start calls through its API.", vendor=self.vendor.value
         )
 
     async def close(self) -> None:

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 
 from app.calls import Vendor
 
-# Credential settings per vendor: SWITCHBOARD_<VENDOR>_<NAME>, e.g. SWITCHBOARD_HUAWEI_APP_KEY.
+# Credentials and options per vendor: SWITCHBOARD_<VENDOR>_<NAME>, e.g.
+# SWITCHBOARD_HUAWEI_APP_KEY; each becomes a keyword argument of the vendor's adapter.
 CREDENTIAL_NAMES: Mapping[Vendor, tuple[str, ...]] = {
-    Vendor.ORACLE: (),
+    Vendor.ORACLE: ("contact_id",),
     Vendor.HUAWEI: ("app_key", "app_secret"),
     Vendor.VERBA: ("api_key", "username", "password"),
     Vendor.VOIPNOW: ("client_id", "client_secret"),
@@ -39,11 +40,21 @@ class Settings:
     vendors: Mapping[Vendor, VendorSettings] = field(default_factory=dict)
     vendor_timeout: float = 5.0
     vendor_concurrency: int = 16
+    confirm_timeout: float = 5.0
+    confirm_interval: float = 0.2
     max_ids: int = 100
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
     max_body_bytes: int = 1_000_000
+    broadcast_url: str = "memory://"
+    poll_interval: float = 1.0
+    watch_grace: float = 5.0
+    lease_ttl: float = 5.0
+    ws_max_subscriptions: int = 100
+    ws_keep_alive: float = 15.0
+    ws_init_timeout: float = 10.0
+    ws_send_queue: int = 64
     graphiql: bool = True
     introspection: bool = True
     simulate: bool = True
@@ -74,11 +85,23 @@ class Settings:
             vendors=vendors,
             vendor_timeout=float(get("VENDOR_TIMEOUT", str(defaults.vendor_timeout))),
             vendor_concurrency=int(get("VENDOR_CONCURRENCY", str(defaults.vendor_concurrency))),
+            confirm_timeout=float(get("CONFIRM_TIMEOUT", str(defaults.confirm_timeout))),
+            confirm_interval=float(get("CONFIRM_INTERVAL", str(defaults.confirm_interval))),
             max_ids=int(get("MAX_IDS", str(defaults.max_ids))),
             max_depth=int(get("MAX_DEPTH", str(defaults.max_depth))),
             max_aliases=int(get("MAX_ALIASES", str(defaults.max_aliases))),
             max_tokens=int(get("MAX_TOKENS", str(defaults.max_tokens))),
             max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
+            broadcast_url=get("BROADCAST_URL", defaults.broadcast_url),
+            poll_interval=float(get("POLL_INTERVAL", str(defaults.poll_interval))),
+            watch_grace=float(get("WATCH_GRACE", str(defaults.watch_grace))),
+            lease_ttl=float(get("LEASE_TTL", str(defaults.lease_ttl))),
+            ws_max_subscriptions=int(
+                get("WS_MAX_SUBSCRIPTIONS", str(defaults.ws_max_subscriptions))
+            ),
+            ws_keep_alive=float(get("WS_KEEP_ALIVE", str(defaults.ws_keep_alive))),
+            ws_init_timeout=float(get("WS_INIT_TIMEOUT", str(defaults.ws_init_timeout))),
+            ws_send_queue=int(get("WS_SEND_QUEUE", str(defaults.ws_send_queue))),
             graphiql=_flag(get("GRAPHIQL", "1")),
             introspection=_flag(get("INTROSPECTION", "1")),
             simulate=_flag(get("SIMULATE", "1")),

@@ -7,6 +7,7 @@
      ├── InvalidState                     INVALID_STATE
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
+          │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
           ├── VendorTimeout               VENDOR_TIMEOUT     (also a TimeoutError)
           ├── VendorUnauthenticated       UNAUTHENTICATED
           └── VendorForbidden             FORBIDDEN
@@ -74,7 +75,13 @@ class VendorUnavailable(VendorError):
     code = "VENDOR_UNAVAILABLE"
 
 
+class VendorConnectionLost(VendorUnavailable):
+    """The connection broke after the request was sent: the vendor may have acted on it."""
+
+
 class VendorTimeout(VendorError, TimeoutError):
+    """No answer in time: as with a lost connection, the vendor may have acted."""
+
     code = "VENDOR_TIMEOUT"
 
 

@@ -1,4 +1,5 @@
-"""The ASGI application: `/graphql` (HTTP and websockets, GraphiQL) and `/healthz`."""
+"""The ASGI application: `/graphql` (HTTP, GraphiQL, websockets) and `/healthz`, and the
+services behind them, opened and closed with the lifespan."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from cross_web import HTTPException
@@ -19,9 +21,14 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app.adapters import Adapters
+from app.call_control import CallControl, PollingWaiter
 from app.config import Settings
 from app.graphql.context import Context
-from app.graphql.schema import build_schema
+from app.graphql.schema import SwitchboardSchema, build_schema
+from app.graphql.websocket import SubscriptionServer, WebSocketLimits
+from app.live.bus import Bus
+from app.live.leases import leases_for
+from app.live.watcher import Watcher
 from app.vendors.registry import build_adapters
 
 # What GraphiQL opens with: the demo calls of all five vendors in one request.
@@ -55,18 +62,33 @@ query DemoCalls {
 _EXAMPLE_QUERY_JS = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context and our GraphiQL start page."""
+@dataclass
+class Services:
+    """What every operation works with, one set per gateway process."""
 
-    def __init__(self, settings: Settings, adapters: Adapters) -> None:
-        super().__init__(
-            build_schema(settings),
-            graphql_ide="graphiql" if settings.graphiql else None,
-            keep_alive=True,
-            keep_alive_interval=15,
+    settings: Settings
+    adapters: Adapters
+    bus: Bus
+    watcher: Watcher
+    control: CallControl
+
+    def context(self, connection_params: dict[str, Any] | None = None) -> Context:
+        # A new context (so new loaders, new caches) for every operation.
+        return Context(
+            adapters=self.adapters,
+            settings=self.settings,
+            control=self.control,
+            live=self.watcher,
+            connection_params=connection_params or {},
         )
-        self.settings = settings
-        self.adapters = adapters
+
+
+class GraphQLApp(GraphQL[Context, None]):
+    """Strawberry's HTTP view with our context and our GraphiQL start page."""
+
+    def __init__(self, schema: SwitchboardSchema, services: Services) -> None:
+        super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None)
+        self.services = services
         self._ide_html = _EXAMPLE_QUERY_JS.sub(
             lambda _: f"const EXAMPLE_QUERY = {json.dumps(EXAMPLE_QUERY)};",
             self.graphql_ide_html,
@@ -84,8 +106,7 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        # A new context (so new loaders, new caches) for every operation.
-        return Context(adapters=self.adapters, settings=self.settings)
+        return self.services.context()
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
@@ -140,7 +161,39 @@ class _BodyTooLarge(Exception):
 def create_app(settings: Settings) -> Starlette:
     """The gateway for `settings`. Vendor sessions open and close with the lifespan."""
     adapters = build_adapters(settings)
-    graphql = GraphQLApp(settings, adapters)
+    bus = Bus(settings.broadcast_url)
+    leases = leases_for(settings.broadcast_url)
+    watcher = Watcher(
+        adapters,
+        bus,
+        leases,
+        poll_interval=settings.poll_interval,
+        grace=settings.watch_grace,
+        lease_ttl=settings.lease_ttl,
+    )
+    control = CallControl(
+        adapters,
+        confirm_timeout=settings.confirm_timeout,
+        waiter=PollingWaiter(adapters, settings.confirm_interval),
+        on_confirmed=watcher.publish,
+    )
+    services = Services(settings, adapters, bus, watcher, control)
+    schema = build_schema(settings)
+    graphql = GraphQLApp(schema, services)
+
+    async def subscription_context(params: dict[str, Any]) -> Context:
+        return services.context(params)
+
+    subscriptions = SubscriptionServer(
+        schema,
+        subscription_context,
+        WebSocketLimits(
+            init_timeout=settings.ws_init_timeout,
+            keep_alive=settings.ws_keep_alive,
+            max_subscriptions=settings.ws_max_subscriptions,
+            send_queue=settings.ws_send_queue,
+        ),
+    )
     ready = False
 
     async def healthz(request: Request) -> Response:
@@ -156,19 +209,27 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         nonlocal ready
+        await bus.connect()
         ready = True
         try:
             yield
         finally:
             ready = False
+            await subscriptions.close()
+            await watcher.close()
+            await leases.aclose()
+            await bus.disconnect()
             await adapters.close()
 
-    return Starlette(
+    app = Starlette(
         middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/graphql", subscriptions),
             Route("/healthz", healthz),
         ],
         lifespan=lifespan,
     )
+    app.state.services = services
+    app.state.subscriptions = subscriptions
+    return app

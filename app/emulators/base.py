@@ -11,6 +11,7 @@ from app.emulators.control import EmulatorControl
 
 # Accepted by the emulators and used by `python -m app` when it embeds them. Not secrets.
 DEMO_CREDENTIALS: Mapping[str, Mapping[str, str]] = {
+    "oracle": {"contact_id": "switchboard-demo"},  # a call template, not a secret
     "huawei": {"app_key": "switchboard-demo-ak", "app_secret": "switchboard-demo-sk"},
     "verba": {
         "api_key": "74c8eea0-50c6-40b2-9f3e-252ed501c3c8",

@@ -32,6 +32,8 @@ class Fault:
     status: int | None = None  # answer with this HTTP status and a plain body instead
     timeout: bool = False  # never answer; hold the request until the client gives up
     drop: bool = False  # close the connection without answering
+    drop_after: bool = False  # do what was asked, then close without answering
+    methods: tuple[str, ...] = ()  # only requests with these methods (empty: all)
 
     @classmethod
     def from_json(cls, body: dict[str, Any]) -> Fault:
@@ -39,7 +41,12 @@ class Fault:
         unknown = set(body) - names
         if unknown:
             raise ValueError(f"unknown fault fields: {sorted(unknown)}")
+        if "methods" in body:
+            body = {**body, "methods": tuple(m.upper() for m in body["methods"])}
         return cls(**body)
+
+    def applies_to(self, method: str) -> bool:
+        return not self.methods or method in self.methods
 
 
 @dataclass(slots=True)
@@ -100,7 +107,7 @@ class EmulatorControl:
         ) -> web.StreamResponse:
             self.requests.append(RecordedRequest(vendor, request.method, request.path))
             fault = self.faults.get(vendor)
-            if fault is None:
+            if fault is None or not fault.applies_to(request.method):
                 return await handler(request)
             if fault.latency:
                 await asyncio.sleep(fault.latency)
@@ -114,7 +121,13 @@ class EmulatorControl:
                 raise web.HTTPServiceUnavailable(text="emulated timeout released")
             if fault.status is not None:
                 return web.Response(status=fault.status, text=f"emulated HTTP {fault.status}")
-            return await handler(request)
+            response = await handler(request)
+            if fault.drop_after:
+                # The vendor acted, but its answer is lost: the client cannot tell.
+                if request.transport is not None:
+                    request.transport.close()
+                raise asyncio.CancelledError
+            return response
 
         return record_and_misbehave
 

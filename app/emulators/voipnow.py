@@ -1,5 +1,6 @@
 """The VoipNow UnifiedAPI emulator (VENDORS.md §4, seed 003): OAuth client-credentials
-tokens, PhoneCall listing and the OnHold / OffHold / Hangup actions over `PhoneCallStore`."""
+tokens, PhoneCall listing, Create Simple PhoneCalls (click-to-call), the OnHold / OffHold /
+Hangup actions and Delete PhoneCalls, over `PhoneCallStore`."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from app.emulators.voipnow_store import (
 TOKEN_LIFETIME = 3600  # seconds; the token endpoint's `expires_in`
 
 ACTIONS = ("OnHold", "OffHold", "Hangup")
+# Emulator choice: OpenSocial's user aliases all name the user the App is registered to.
+_ME_ALIASES = ("@me", "@viewer", "@owner")
 _CALLER_NAMES = ("John Doe", "Jane Roe", "Ana Pop", "Ion Ionescu", "Maria Popescu")
 
 # Top-level PhoneCall fields: those `filterBy` compares, and all that `fields` may name.
@@ -53,6 +56,24 @@ def _int_param(query: Mapping[str, str], name: str, code: str) -> int | None:
     if not text.isdigit():
         raise _error(400, code, f"Parameter {name} is invalid.")
     return int(text)
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    """The request payload if it is a JSON object, else an empty one (fails validation)."""
+    try:
+        payload = await request.json()
+    except ValueError:
+        payload = None
+    return payload if isinstance(payload, dict) else {}
+
+
+def _numbers(value: object) -> list[str] | None:
+    """A non-empty list of non-empty strings (source, destination), else None."""
+    if not isinstance(value, list) or not value:
+        return None
+    if not all(isinstance(item, str) and item for item in value):
+        return None
+    return list(value)
 
 
 def _select(resources: list[dict[str, Any]], query: Mapping[str, str]) -> list[dict[str, Any]]:
@@ -103,10 +124,18 @@ class VoipNowEmulator(VendorEmulator):
         self, control: EmulatorControl, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__(control)
-        self.clock = clock
-        self.store = PhoneCallStore()
+        self.store = PhoneCallStore(clock=clock)
         self.tokens: dict[str, float] = {}
         control.register_token_expirer(self.vendor, self.expire_tokens)
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """One clock for token expiry and for the progress of started calls."""
+        return self.store.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.store.clock = clock
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -121,6 +150,8 @@ class VoipNowEmulator(VendorEmulator):
                 web.get("/uapi/phoneCalls/{user_id}/{extension}/", self._list_phone_calls),
                 web.get(call, self._get_phone_call),
                 web.put(call, self._act_on_phone_call),
+                web.delete(call, self._delete_phone_call),
+                web.post("/uapi/phoneCalls/{user_id}/simple", self._create_simple_phone_call),
             ]
         )
 
@@ -235,15 +266,20 @@ class VoipNowEmulator(VendorEmulator):
         if expires is None or self.clock() >= expires:
             raise _error(401, "access_denied", "You are not authorized to use this request.")
 
-    def _owner(self, request: web.Request) -> tuple[str, str]:
-        """The (userId, extension) of the URI, with "@me" and "@self" resolved."""
+    def _user(self, request: web.Request) -> tuple[str, list[str]]:
+        """The userId of the URI ("@me" and its aliases resolved) and the user's extensions."""
         user_id = request.match_info["user_id"]
-        user_id = ME_USER_ID if user_id == "@me" else user_id
+        user_id = ME_USER_ID if user_id in _ME_ALIASES else user_id
         extensions = self.store.directory.get(user_id)
         if not extensions:
             raise _error(
                 400, "user_invalid", "Value supplied in the URI-Fragment as userId is invalid."
             )
+        return user_id, extensions
+
+    def _owner(self, request: web.Request) -> tuple[str, str]:
+        """The (userId, extension) of the URI, with "@me" and "@self" resolved."""
+        user_id, extensions = self._user(request)
         extension = request.match_info["extension"]
         extension = extensions[0] if extension == "@self" else extension
         if extension not in extensions:
@@ -290,11 +326,7 @@ class VoipNowEmulator(VendorEmulator):
     async def _act_on_phone_call(self, request: web.Request) -> web.Response:
         self._authorize(request)
         call = self._phone_call(request)
-        try:
-            payload = await request.json()
-        except ValueError:
-            payload = None
-        payload = payload if isinstance(payload, dict) else {}
+        payload = await _json_object(request)
         view_id = payload.get("phoneCallViewId")
         if not isinstance(view_id, str) or call.view(view_id) is None:
             raise _error(
@@ -305,13 +337,15 @@ class VoipNowEmulator(VendorEmulator):
         action = payload.get("action")
         # Emulator choice (the docs name no code): an unknown action, or one unfit for the
         # call's state, is 400 pc_phonecall_action_invalid.
+        apply = self.store.apply_actions
         try:
             if action == "OnHold":
-                self.store.hold(call.id, view_id)
+                self.store.hold(call.id, view_id, apply=apply)
             elif action == "OffHold":
-                self.store.retrieve(call.id, view_id)
+                self.store.retrieve(call.id, view_id, apply=apply)
             elif action == "Hangup":
-                self.store.hang_up(call.id)
+                if apply:
+                    self.store.hang_up(call.id)
             else:
                 raise ActionInvalid(f"Action must be one of {', '.join(ACTIONS)}.")
         except ActionInvalid as exc:
@@ -325,3 +359,59 @@ class VoipNowEmulator(VendorEmulator):
             {"id": call.id, "extension": call.extension, "link": call.link(base_url)},
             status=self.store.action_status,
         )
+
+    async def _delete_phone_call(self, request: web.Request) -> web.Response:
+        self._authorize(request)
+        call = self._phone_call(request)
+        if self.store.apply_actions:
+            self.store.hang_up(call.id)
+        # The docs name no success code for Delete PhoneCalls; the emulator answers as a
+        # REST delete with nothing to return does (the adapter also takes 200 and 202).
+        return web.Response(status=204)
+
+    async def _create_simple_phone_call(self, request: web.Request) -> web.Response:
+        """Create Simple PhoneCalls. Emulator choices where the docs name no error code:
+        an extension not of the user is extension_invalid (as in the URI), a missing
+        phoneCallView pc_phonecallview_invalid, empty or malformed source / destination /
+        callerId pc_source_invalid / pc_destination_invalid / pc_callerid_invalid, and bad
+        query parameters waitforpickup_invalid / callduration_invalid."""
+        self._authorize(request)
+        user_id, extensions = self._user(request)
+        wait_for_pickup = _int_param(request.query, "waitForPickup", "waitforpickup_invalid")
+        if wait_for_pickup == 0:
+            raise _error(400, "waitforpickup_invalid", "Parameter waitForPickup is invalid.")
+        call_duration = _int_param(request.query, "callDuration", "callduration_invalid")
+        payload = await _json_object(request)
+        extension = payload.get("extension")
+        if not isinstance(extension, str) or extension not in extensions:
+            raise _error(
+                400,
+                "extension_invalid",
+                "Value supplied in the Request-Payload as extension is invalid.",
+            )
+        views = payload.get("phoneCallView")
+        view = views[0] if isinstance(views, list) and views else None
+        if not isinstance(view, dict):
+            raise _error(
+                400, "pc_phonecallview_invalid", "Value supplied as phoneCallView is invalid."
+            )
+        source, destination = _numbers(view.get("source")), _numbers(view.get("destination"))
+        caller_id = view.get("callerId")
+        if source is None:
+            raise _error(400, "pc_source_invalid", "Value supplied as source is invalid.")
+        if destination is None:
+            raise _error(400, "pc_destination_invalid", "Value supplied as destination is invalid.")
+        if caller_id is not None and not isinstance(caller_id, str):
+            raise _error(400, "pc_callerid_invalid", "Value supplied as callerId is invalid.")
+        call = self.store.start_call(
+            user_id,
+            extension,
+            source,
+            destination,
+            caller_id=caller_id,
+            wait_for_pickup=25 if wait_for_pickup is None else wait_for_pickup,
+            call_duration=call_duration,
+        )
+        # The docs say the request returns Array<PhoneCall> without naming a code: 200 with
+        # the array, as every other request that returns PhoneCalls answers.
+        return web.json_response([call.to_wire(self._base_url(request))])

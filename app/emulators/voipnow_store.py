@@ -1,9 +1,15 @@
 """The VoipNow emulator's calls in memory: PhoneCall resources with their views, the store
-that tests, the simulator and later features drive, and the wire form of each resource."""
+that tests, the simulator and later features drive, and the wire form of each resource.
+
+Calls started through the API (`start_call`) progress by themselves: each carries the
+steps it will take (ringing, on call, ended) on the store's clock, and a read applies the
+steps that are due. Nothing runs in the background, so nothing needs cleaning up."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -62,9 +68,18 @@ class PhoneCallView:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Step:
+    """A change a started call makes by itself once the store clock reaches `at`."""
+
+    at: float
+    statuses: Mapping[str, str] | None  # view id -> new status; None: the call ends
+
+
 @dataclass
 class PhoneCall:
-    """A call in progress on `extension` of user `user_id`."""
+    """A call in progress on `extension` of user `user_id`. `steps` (never on the wire) are
+    the changes still to come, in time order."""
 
     id: str
     user_id: str
@@ -74,6 +89,7 @@ class PhoneCall:
     owner_name: str | None = "Default Organization"
     published: str = field(default_factory=now_iso)
     answered: str | None = None
+    steps: list[Step] = field(default_factory=list)
 
     def view(self, view_id: str) -> PhoneCallView | None:
         return next((v for v in self.views if v.id == view_id), None)
@@ -114,13 +130,23 @@ ChangeListener = Callable[[str, PhoneCall], None]
 
 class PhoneCallStore:
     """The emulator's calls. Tests, the simulator and later features drive calls through it;
-    an unknown `phone_call_id` raises KeyError, an action unfit for the state ActionInvalid."""
+    an unknown `phone_call_id` raises KeyError, an action unfit for the state ActionInvalid.
 
-    def __init__(self) -> None:
+    Knobs for tests: `action_status` (the answer to a PUT action), `ring_delay` and
+    `answer_delay` (seconds from start_call until the source rings, and until the call is on
+    call), `apply_actions` (False: the API acknowledges
+    OnHold, OffHold and hang-ups but never carries them out), `clock` (moves started calls).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.calls: dict[str, PhoneCall] = {}
         self.directory: dict[str, list[str]] = {u: list(e) for u, e in DEFAULT_DIRECTORY.items()}
         # The answer to a successful PUT action: 202 (the seed), 200 or 204 (other doc versions).
         self.action_status = 202
+        self.ring_delay = 0.1
+        self.answer_delay = 0.3
+        self.apply_actions = True
+        self.clock = clock
         self._listeners: list[ChangeListener] = []
 
     def on_change(self, listener: ChangeListener) -> None:
@@ -139,10 +165,67 @@ class PhoneCallStore:
         self._changed("added", call)
         return call
 
+    def start_call(
+        self,
+        user_id: str,
+        extension: str,
+        source: Sequence[str],
+        destination: Sequence[str],
+        *,
+        caller_id: str | None = None,
+        wait_for_pickup: float = 25,
+        call_duration: float | None = None,
+    ) -> PhoneCall:
+        """A click-to-call from `extension`: VoipNow first rings the source and, once it is
+        picked up, connects the destination. Here the own view is trying ("2"), ringing
+        ("3") from `ring_delay`, on call ("5") from `answer_delay`; a call not
+        picked up within `wait_for_pickup` ends, an answered one ends after `call_duration`.
+        """
+        now = self.clock()
+        local = any(destination[0] in extensions for extensions in self.directory.values())
+        flow = "2" if local else "4"  # local, or outgoing public
+        own = PhoneCallView("00", extension, list(source), list(destination), flow=flow, status="2")
+        peer = PhoneCallView(
+            "01",
+            destination[0] if local else None,  # a public number has no extension
+            list(source),
+            list(destination),
+            caller_id=caller_id,
+            flow=flow,
+            status="2",
+        )
+        # Emulator choice: while the source rings, the destination's view hears it ringing.
+        ring_at = now + min(self.ring_delay, self.answer_delay)
+        steps = [Step(ring_at, {"00": "3", "01": "4"})]
+        if self.answer_delay <= wait_for_pickup:
+            answered_at = now + self.answer_delay
+            steps.append(Step(answered_at, {"00": "5", "01": "5"}))
+            if call_duration is not None:
+                steps.append(Step(answered_at + call_duration, None))
+        else:
+            steps.append(Step(now + wait_for_pickup, None))
+        call = PhoneCall(secrets.token_hex(10), user_id, extension, [own, peer])
+        call.steps = sorted(steps, key=lambda step: step.at)
+        return self.add_call(call)
+
+    def catch_up(self) -> None:
+        """Apply every step of the started calls that is due on the store's clock."""
+        now = self.clock()
+        for call in [c for c in self.calls.values() if c.steps]:
+            while call.steps and call.steps[0].at <= now:
+                step = call.steps.pop(0)
+                if step.statuses is None:
+                    self.hang_up(call.id)
+                    break
+                for view_id, status in step.statuses.items():
+                    self.set_status(call.id, status, view_id=view_id)
+
     def get(self, phone_call_id: str) -> PhoneCall | None:
+        self.catch_up()
         return self.calls.get(phone_call_id)
 
     def calls_of(self, user_id: str, extension: str) -> list[PhoneCall]:
+        self.catch_up()
         return [c for c in self.calls.values() if (c.user_id, c.extension) == (user_id, extension)]
 
     def set_status(self, phone_call_id: str, status: str, *, view_id: str | None = None) -> None:
@@ -157,29 +240,37 @@ class PhoneCallStore:
             call.answered = call.answered or view.answered
         self._changed("updated", call)
 
-    def hold(self, phone_call_id: str, view_id: str) -> None:
-        """OnHold on view `view_id`: that view holds ("1"), every other view is held ("0")."""
+    def _acted_view(self, phone_call_id: str, view_id: str) -> tuple[PhoneCall, PhoneCallView]:
+        self.catch_up()
         call = self.calls[phone_call_id]
         acted = call.view(view_id)
         if acted is None:
             raise KeyError(view_id)
+        return call, acted
+
+    def hold(self, phone_call_id: str, view_id: str, *, apply: bool = True) -> None:
+        """OnHold on view `view_id`: that view holds ("1"), every other view is held ("0").
+        With `apply` False the action is only checked."""
+        call, acted = self._acted_view(phone_call_id, view_id)
         if acted.status != "5":
             raise ActionInvalid("The phone call is not on call.")
         if acted.on_hold is not None:
             raise ActionInvalid("The phone call is already on hold.")
+        if not apply:
+            return
         held_at = now_iso()
         for view in call.views:
             view.on_hold, view.holder = held_at, "1" if view is acted else "0"
         self._changed("updated", call)
 
-    def retrieve(self, phone_call_id: str, view_id: str) -> None:
-        """OffHold: the call is on call again on every view."""
-        call = self.calls[phone_call_id]
-        acted = call.view(view_id)
-        if acted is None:
-            raise KeyError(view_id)
+    def retrieve(self, phone_call_id: str, view_id: str, *, apply: bool = True) -> None:
+        """OffHold: the call is on call again on every view. With `apply` False the action
+        is only checked."""
+        call, acted = self._acted_view(phone_call_id, view_id)
         if acted.on_hold is None:
             raise ActionInvalid("The phone call is not on hold.")
+        if not apply:
+            return
         for view in call.views:
             view.on_hold = view.holder = None
         self._changed("updated", call)

@@ -8,15 +8,19 @@ from typing import Any, TypeAlias
 import strawberry
 
 from app.adapters import Adapters
+from app.call_control import CallControl
 from app.calls import CallId, CallSnapshot, Vendor, VerbaCall
 from app.config import Settings
 from app.graphql.loaders import CallByNativeIdLoader, RecordingByExtensionLoader
+from app.live.watcher import Watcher
 
 
 @dataclass
 class Context:
     adapters: Adapters
     settings: Settings
+    control: CallControl
+    live: Watcher
     # The websocket `connection_init` payload (auth can use it later); {} over HTTP.
     connection_params: dict[str, Any] = field(default_factory=dict)
     _call_loaders: dict[Vendor, CallByNativeIdLoader] = field(default_factory=dict)

@@ -24,7 +24,9 @@ from app.config import Settings
 from app.errors import BadUserInput, SwitchboardError
 from app.graphql.context import Info
 from app.graphql.errors import code_errors
+from app.graphql.mutation import Mutation
 from app.graphql.query import Query
+from app.graphql.subscription import Subscription
 from app.graphql.types import CALL_TYPES, Call
 
 # Both Apollo's and The Guild's composition accept this version (the Guild's stops at 2.9).
@@ -92,6 +94,8 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     ]
     schema = SwitchboardSchema(
         query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
         types=list(CALL_TYPES),
         extensions=extensions,
         federation_version=FEDERATION_VERSION,

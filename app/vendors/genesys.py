@@ -1,32 +1,60 @@
 """Genesys Web Services 8.5 Voice API adapter (VENDORS.md §5): the agent's calls over HTTP
-Basic auth, with the JSESSIONID session and CSRF token that GWS requires for operations.
+Basic auth, with the JSESSIONID session and CSRF token that GWS requires for operations;
+Hold / Retrieve / Hangup on a call, and Dial from the agent's own device; call changes
+pushed over CometD (`call_events`, on the same session).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+import contextlib
+import logging
+import re
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, Required, TypedDict, cast
 
 import aiohttp
 
-from app.adapters import AdapterBase, FetchResult
-from app.calls import CallId, CallState, GenesysCall, GenesysParticipant, Vendor
+from app.adapters import AdapterBase, FetchResult, StartCall
+from app.calls import (
+    CallId,
+    CallSnapshot,
+    CallState,
+    Capability,
+    GenesysCall,
+    GenesysParticipant,
+    Vendor,
+)
 from app.errors import (
     BadUserInput,
     CallNotFound,
     InvalidState,
     SwitchboardError,
     VendorForbidden,
+    VendorTimeout,
     VendorUnauthenticated,
     VendorUnavailable,
 )
+from app.vendors.cometd import BayeuxClient, Subscribed
 from app.vendors.http import VendorHttp, VendorResponse, concurrently
 
+logger = logging.getLogger("switchboard.vendors")
+
 CALLS_PATH = "/api/v2/me/calls"
+DEVICES_PATH = "/api/v2/me/devices"
+# [guess] GWS's CometD servlet; the channel and its messages are documented.
+NOTIFICATIONS_PATH = "/api/v2/notifications"
+CALLS_CHANNEL = "/v2/me/calls"
 SESSION_COOKIE = "JSESSIONID"
+
+# What GWS could dial: digits, "*" and "#", an optional leading "+"; 1 to 32 characters.
+DESTINATION = re.compile(r"(?=.{1,32}\Z)\+?[0-9*#]+", re.DOTALL)
+# A device id goes into a URL path: only ids of this alphabet (GWS uses uuids) are used.
+_DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Seconds between the call lists that look for a dialled call.
+FIND_INTERVAL = 0.1
 
 # -- wire shapes ----------------------------------------------------------------------------
 
@@ -87,6 +115,28 @@ class GenesysCallEnvelopeWire(GenesysStatusWire, total=False):
 
 class GenesysOperationWire(TypedDict):
     operationName: str
+
+
+class GenesysDestinationWire(TypedDict):
+    phoneNumber: str
+
+
+class GenesysDialWire(TypedDict, total=False):
+    operationName: Required[str]  # "Dial"
+    destination: Required[GenesysDestinationWire]
+    userData: dict[str, Any]
+    location: str
+
+
+class GenesysDeviceWire(TypedDict, total=False):
+    # [guess] the fields read here; GWS devices carry more (userState, capabilities...).
+    id: Required[str]
+    deviceState: str
+    phoneNumber: str
+
+
+class GenesysDeviceListWire(GenesysStatusWire, total=False):
+    devices: list[GenesysDeviceWire]
 
 
 # -- mapping to the domain ------------------------------------------------------------------
@@ -152,6 +202,24 @@ def call_from_wire(wire: GenesysCallWire, native_id: str | None = None) -> Genes
     )
 
 
+GENESYS_OPERATIONS: Mapping[Capability, str] = {
+    Capability.HOLD: "Hold",
+    Capability.RETRIEVE: "Retrieve",
+    Capability.HANGUP: "Hangup",
+}
+
+
+def _changed_call(data: Mapping[str, Any]) -> GenesysCall | None:
+    """The call of a CallStateChangeMessage (any notificationType); None for other messages."""
+    if data.get("messageType") != "CallStateChangeMessage":
+        return None
+    wire = data.get("call")
+    if not isinstance(wire, dict) or not isinstance(wire.get("id"), str):
+        logger.info("genesys push: a CallStateChangeMessage without a call; skipped")
+        return None
+    return call_from_wire(cast(GenesysCallWire, wire))
+
+
 def _seconds(value: object) -> int | None:
     # Quirk: `duration` is documented as a string of seconds ("7"); accept a number too.
     if isinstance(value, int) and not isinstance(value, bool):
@@ -166,6 +234,16 @@ def _involves(call: GenesysCall, extension: str) -> bool:
     for party in call.participants:
         numbers.update((party.phone_number, party.digits))
     return extension in numbers
+
+
+def _dialled(call: GenesysCall, destination: str) -> bool:
+    """Whether `call` goes to `destination`: its DNIS or a participant's number."""
+    # [guess] GWS may show a dialled "+1..." as digits only: compare without the "+".
+    numbers = {call.dnis}
+    for party in call.participants:
+        numbers.update((party.phone_number, party.digits, party.e164_number))
+    wanted = destination.removeprefix("+")
+    return any(number and number.removeprefix("+") == wanted for number in numbers)
 
 
 # -- the adapter ----------------------------------------------------------------------------
@@ -194,6 +272,9 @@ class GenesysAdapter(AdapterBase):
         # Held while a session is being opened or its CSRF token refreshed, so that
         # concurrent requests share one new session instead of each opening their own.
         self._session_lock = asyncio.Lock()
+        self._device_id: str | None = None  # the agent's device that Dials, once read
+        # One Dial at a time: a Dial's call is told apart as the one absent before it.
+        self._dial_lock = asyncio.Lock()
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
         """One id: a GET of that call. Several: one list request, then a GET for each id the
@@ -221,21 +302,118 @@ class GenesysAdapter(AdapterBase):
             and (extension is None or _involves(call, extension))
         ]
 
+    async def perform(self, call: CallSnapshot, operation: Capability) -> None:
+        """Hold, retrieve or hang up the call: one `operate` ("Hold", "Retrieve", "Hangup").
+        Returns once GWS accepted; the new state arrives later."""
+        await self.operate(call.call_id.native, GENESYS_OPERATIONS[operation])
+
     async def operate(self, call_id: str, operation: str) -> None:
         """Ask GWS to perform `operation` ("Hold", "Retrieve", "Hangup", ...) on the call
         with this native id. GWS only accepts it here; the new state follows later."""
         path = f"{CALLS_PATH}/{call_id}"
-        what = f"{operation} on call {call_id!r}"
         body: GenesysOperationWire = {"operationName": operation}
-        if self._session is None or self._session.csrf_token is None:
-            await self._refresh_csrf(path, what, stale=None)
-        sent = self._session
-        response = await self._exchange("POST", path, body)
-        if response.status == 403:
-            # The session or its CSRF token expired: fetch a fresh pair and try once more.
-            await self._refresh_csrf(path, what, stale=sent)
-            response = await self._exchange("POST", path, body)
-        self._checked(response, what)
+        await self._post(path, body, f"{operation} on call {call_id!r}", token_path=path)
+
+    async def start_call(self, request: StartCall) -> str:
+        """Dial `request.to` from the agent's own device; returns the new call's id.
+
+        GWS places the call from a device of the authenticated agent (the first Active one
+        of `GET /api/v2/me/devices`, read once), so `request.from_` is ignored;
+        `request.user_data` is attached as the call's userData. The Dial is sent once.
+        GWS answers it before the call exists (the call is announced asynchronously), so
+        the new call is found by listing: the one absent before the Dial whose DNIS or
+        participant is the destination. Not found within the HTTP timeout: `VendorTimeout`.
+        """
+        destination = request.to
+        if DESTINATION.fullmatch(destination) is None:
+            raise BadUserInput(
+                f"Not a number genesys can dial: {destination[:40]!r} (expected digits, "
+                "'*' or '#', optionally after a leading '+'; 1 to 32 characters).",
+                vendor=self.vendor.value,
+            )
+        body: GenesysDialWire = {
+            "operationName": "Dial",
+            "destination": {"phoneNumber": destination},
+        }
+        if request.user_data:
+            body["userData"] = dict(request.user_data)
+        async with self._dial_lock:
+            device_id = await self._agent_device()
+            known = {wire["id"] for wire in await self._list_calls()}
+            what = f"Dial to {destination!r}"
+            try:
+                await self._post(
+                    f"{DEVICES_PATH}/{device_id}/calls", body, what, token_path=DEVICES_PATH
+                )
+            except CallNotFound:
+                # The device is gone since it was read: read the devices again next time.
+                self._device_id = None
+                raise InvalidState(
+                    "genesys no longer knows the agent's device; no call was placed.",
+                    vendor=self.vendor.value,
+                ) from None
+            return await self._find_dialled(known, destination)
+
+    async def call_events(self) -> AsyncGenerator[GenesysCall, None]:
+        """Every change of the agent's calls as GWS pushes it (CometD, `/v2/me/calls`), until
+        cancelled; then the CometD client disconnects, best-effort. On each (re)subscription
+        the listed calls come first, since changes while unsubscribed were not pushed.
+
+        Outages are waited out, with backoff. Ends only by raising `VendorUnauthenticated`
+        (credentials rejected) or `VendorForbidden` (notifications refused with a fresh
+        token), or `BayeuxTerminated` if GWS advises never to reconnect.
+        """
+        sent: _Session | None = None  # the session the last notification request carried
+        refused = False  # the last one was answered 403
+
+        async def headers() -> dict[str, str]:
+            nonlocal sent
+            # [guess] the CSRF filter covers the CometD servlet too: send the token.
+            if self._session is None or self._session.csrf_token is None:
+                await self._refresh_csrf(CALLS_PATH, "opening call notifications", stale=None)
+            sent = self._session
+            return self._headers("POST", sent)
+
+        def answered(response: VendorResponse) -> None:
+            nonlocal refused
+            self._remember_session(response, sent)
+            if response.status == 401:
+                raise VendorUnauthenticated(
+                    "genesys rejected the configured credentials (HTTP 401).",
+                    vendor=self.vendor.value,
+                )
+            if response.status != 403:
+                refused = False
+                return
+            if refused:
+                raise VendorForbidden(
+                    "genesys refused call notifications (HTTP 403).", vendor=self.vendor.value
+                )
+            refused = True
+            # The session's token is stale (else GWS would not refuse): learn a new one.
+            if self._session is not None and self._session == sent:
+                self._session = _Session(self._session.cookie)
+
+        client = BayeuxClient(
+            self._http, NOTIFICATIONS_PATH, CALLS_CHANNEL, headers=headers, on_response=answered
+        )
+        async with contextlib.aclosing(client.messages()) as messages:
+            async for message in messages:
+                if isinstance(message, Subscribed):
+                    for call in await self._calls_now():
+                        yield call
+                    continue
+                changed = _changed_call(message)
+                if changed is not None:
+                    yield changed
+
+    async def _calls_now(self) -> list[GenesysCall]:
+        """The listed calls, to catch up after a (re)subscription; none if GWS fails now."""
+        try:
+            return [call_from_wire(wire) for wire in await self._list_calls()]
+        except (VendorUnavailable, VendorTimeout) as failed:
+            logger.info("genesys push: could not list calls to catch up: %s", failed.message)
+            return []
 
     async def close(self) -> None:
         await self._http.close()
@@ -254,6 +432,47 @@ class GenesysAdapter(AdapterBase):
             for wire in calls
             if isinstance(wire, dict) and isinstance(wire.get("id"), str)
         ]
+
+    async def _agent_device(self) -> str:
+        """The id of the agent's first Active device, read once per adapter."""
+        if self._device_id is None:
+            what = "listing the agent's devices"
+            body = self._checked(await self._send("GET", DEVICES_PATH), what)
+            devices = body.get("devices") if isinstance(body, dict) else None
+            if not isinstance(devices, list):
+                raise self._malformed(what)
+            active = [
+                device["id"]
+                for device in cast(list[GenesysDeviceWire], devices)
+                if isinstance(device, dict)
+                and device.get("deviceState") == "Active"
+                and isinstance(device.get("id"), str)
+                and _DEVICE_ID.fullmatch(device["id"]) is not None
+            ]
+            if not active:
+                raise InvalidState(
+                    "genesys lists no active device for the agent to place a call from.",
+                    vendor=self.vendor.value,
+                )
+            self._device_id = active[0]
+        return self._device_id
+
+    async def _find_dialled(self, known: set[str], destination: str) -> str:
+        """The id of the listed call absent from `known` that goes to `destination`, listing
+        again every FIND_INTERVAL until the HTTP timeout."""
+        try:
+            async with asyncio.timeout(self._http.timeout):
+                while True:
+                    for wire in await self._list_calls():
+                        if wire["id"] not in known and _dialled(call_from_wire(wire), destination):
+                            return wire["id"]
+                    await asyncio.sleep(FIND_INTERVAL)
+        except TimeoutError:  # also a list request's own VendorTimeout
+            raise VendorTimeout(
+                f"genesys accepted the Dial but the call did not appear within "
+                f"{self._http.timeout:g} s.",
+                vendor=self.vendor.value,
+            ) from None
 
     async def _fetch_one(self, native_id: str) -> FetchResult:
         response = await self._send("GET", f"{CALLS_PATH}/{native_id}")
@@ -279,6 +498,26 @@ class GenesysAdapter(AdapterBase):
                     return await self._exchange(method, path)
         return await self._exchange(method, path)
 
+    async def _post(
+        self,
+        path: str,
+        body: GenesysOperationWire | GenesysDialWire,
+        what: str,
+        *,
+        token_path: str,
+    ) -> Any:
+        """POST with the CSRF token, learnt first by a GET of `token_path` when unknown.
+        After a 403 (the session or token expired) a fresh token is fetched and the POST
+        sent once more: GWS checks the token before acting, so nothing acts twice."""
+        if self._session is None or self._session.csrf_token is None:
+            await self._refresh_csrf(token_path, what, stale=None)
+        sent = self._session
+        response = await self._exchange("POST", path, body)
+        if response.status == 403:
+            await self._refresh_csrf(token_path, what, stale=sent)
+            response = await self._exchange("POST", path, body)
+        return self._checked(response, what)
+
     async def _refresh_csrf(self, path: str, what: str, *, stale: _Session | None) -> None:
         """Learn a CSRF token newer than `stale`'s by a GET of `path`, once for all waiters."""
         async with self._session_lock:
@@ -287,16 +526,14 @@ class GenesysAdapter(AdapterBase):
                 self._checked(await self._exchange("GET", path), what)
 
     async def _exchange(
-        self, method: str, path: str, body: GenesysOperationWire | None = None
+        self,
+        method: str,
+        path: str,
+        body: GenesysOperationWire | GenesysDialWire | None = None,
     ) -> VendorResponse:
         """One request with Basic auth, the session cookie and (unless a GET) the CSRF token."""
         sent = self._session
-        headers = {"Authorization": self._authorization}
-        if sent is not None:
-            # The shared HTTP session keeps no cookies on purpose: JSESSIONID is sent here.
-            headers["Cookie"] = f"{SESSION_COOKIE}={sent.cookie}"
-            if method != "GET" and sent.csrf_header and sent.csrf_token:
-                headers[sent.csrf_header] = sent.csrf_token
+        headers = self._headers(method, sent)
         response = await self._http.request(method, path, json_body=body, headers=headers)
         self._remember_session(response, sent)
         if response.status == 401:
@@ -305,6 +542,15 @@ class GenesysAdapter(AdapterBase):
                 "genesys rejected the configured credentials (HTTP 401).", vendor=self.vendor.value
             )
         return response
+
+    def _headers(self, method: str, sent: _Session | None) -> dict[str, str]:
+        headers = {"Authorization": self._authorization}
+        if sent is not None:
+            # The shared HTTP session keeps no cookies on purpose: JSESSIONID is sent here.
+            headers["Cookie"] = f"{SESSION_COOKIE}={sent.cookie}"
+            if method != "GET" and sent.csrf_header and sent.csrf_token:
+                headers[sent.csrf_header] = sent.csrf_token
+        return headers
 
     def _remember_session(self, response: VendorResponse, sent: _Session | None) -> None:
         cookie = _session_cookie(response) or (sent.cookie if sent is not None else None)

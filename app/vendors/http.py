@@ -19,7 +19,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from app.calls import Vendor
-from app.errors import VendorTimeout, VendorUnavailable
+from app.errors import VendorConnectionLost, VendorTimeout, VendorUnavailable
 
 logger = logging.getLogger("switchboard.vendors")
 
@@ -101,6 +101,7 @@ class VendorHttp:
         form: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        request_timeout: float | None = None,
     ) -> VendorResponse:
         """Send one request and read the whole answer.
 
@@ -109,23 +110,29 @@ class VendorHttp:
         Idempotent requests (GET by default) are sent once more after a dropped connection;
         nothing else is ever resent. Basic credentials go in `headers`
         (`aiohttp.encode_basic_auth`): aiohttp deprecates its `auth=` argument.
+        `request_timeout` (seconds) replaces the vendor's total timeout for this request only,
+        e.g. for a long poll that the vendor holds open on purpose.
         """
         if idempotent is None:
             idempotent = method == "GET"
         attempts = 2 if idempotent else 1
+        limit = self.timeout if request_timeout is None else request_timeout
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._send(method, path, params, json_body, form, headers)
+                response = await self._send(method, path, params, json_body, form, headers, limit)
             except _RETRYABLE as exc:
                 if attempt < attempts:
                     logger.info(
                         "%s %s %s: connection lost, retrying once", self.vendor.value, method, path
                     )
                     continue
-                raise self._unavailable(f"dropped the connection ({type(exc).__name__})") from exc
+                raise VendorConnectionLost(
+                    f"{self.vendor.value} dropped the connection ({type(exc).__name__}).",
+                    vendor=self.vendor.value,
+                ) from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise VendorTimeout(
-                    f"{self.vendor.value} did not answer within {self.timeout:g} s.",
+                    f"{self.vendor.value} did not answer within {limit:g} s.",
                     vendor=self.vendor.value,
                 ) from exc
             except aiohttp.ClientError as exc:
@@ -144,6 +151,7 @@ class VendorHttp:
         json_body: Any,
         form: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
+        limit: float,
     ) -> VendorResponse:
         started = time.perf_counter()
         async with (
@@ -155,6 +163,7 @@ class VendorHttp:
                 json=json_body,
                 data=form,
                 headers=headers,
+                timeout=aiohttp.ClientTimeout(total=limit),
             ) as raw,
         ):
             body = await raw.read()

@@ -3,13 +3,14 @@ createCall (VENDORS.md §2), mapped to `HuaweiCall` snapshots."""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NotRequired, TypedDict, cast
 
-from app.adapters import AdapterBase, FetchResult
+from app.adapters import AdapterBase, FetchResult, StartCall
 from app.calls import CallId, CallState, HuaweiCall, Vendor
 from app.errors import (
     BadUserInput,
@@ -185,6 +186,17 @@ class HuaweiAdapter(AdapterBase):
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
         return await concurrently(self._fetch_one(native_id) for native_id in native_ids)
+
+    async def start_call(self, request: StartCall) -> str:
+        """Click-to-call: Huawei rings `request.from_` (the agent's phone) first, then
+        `request.to`; `request.user_data` travels as callData (JSON text)."""
+        if not request.from_:
+            raise BadUserInput(
+                "Huawei calls the agent first: give `from` (the caller's number).",
+                vendor=self.vendor.value,
+            )
+        call_data = json.dumps(dict(request.user_data)) if request.user_data else None
+        return await self.create_call(request.from_, request.to, call_data=call_data)
 
     async def create_call(
         self,

@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypedDict, cast
 
-from app.adapters import AdapterBase, FetchResult
-from app.calls import CallId, CallState, OracleCall, Vendor
+from app.adapters import AdapterBase, FetchResult, StartCall
+from app.calls import CallId, CallSnapshot, CallState, Capability, OracleCall, Vendor
 from app.errors import (
     BadUserInput,
     CallNotFound,
@@ -110,8 +110,9 @@ def call_from_wire(native_id: str, wire: OracleStatusWire) -> OracleCall:
 class OracleAdapter(AdapterBase):
     vendor = Vendor.ORACLE
 
-    def __init__(self, http: VendorHttp) -> None:
+    def __init__(self, http: VendorHttp, *, contact_id: str = "") -> None:
         self._http = http
+        self._contact_id = contact_id  # the default call template for click-to-call
 
     async def close(self) -> None:
         await self._http.close()
@@ -123,7 +124,31 @@ class OracleAdapter(AdapterBase):
         )
         return [self._status_result(i, r) for i, r in zip(native_ids, responses, strict=True)]
 
-    async def start_call(
+    async def perform(self, call: CallSnapshot, operation: Capability) -> None:
+        """Oracle can end a call (DELETE); it has no hold."""
+        if operation is Capability.HANGUP:
+            await self.hangup(call.call_id.native)
+        else:
+            await super().perform(call, operation)  # NotSupported
+
+    async def start_call(self, request: StartCall) -> str:
+        """Click-to-call: Oracle calls `request.to` (E.164) with the call template
+        `request.contact_id` (default: the configured one); a delay schedules the call."""
+        contact_id = request.contact_id or self._contact_id
+        if not contact_id:
+            raise BadUserInput(
+                "Oracle needs a call template: give contactId or configure "
+                "SWITCHBOARD_ORACLE_CONTACT_ID.",
+                vendor=self.vendor.value,
+            )
+        return await self.place_call(
+            contact_id,
+            request.to,
+            delay=request.delay_seconds,
+            visitor_context=dict(request.user_data) or None,
+        )
+
+    async def place_call(
         self,
         contact_id: str,
         user_phone: str,

@@ -1,5 +1,6 @@
 """VoipNow UnifiedAPI adapter (VENDORS.md §4): OAuth client-credentials tokens, PhoneCall
-reads batched per user and extension, and the PUT actions (OnHold, OffHold, Hangup)."""
+reads batched per user and extension, call control (PUT OnHold / OffHold, DELETE to hang
+up) and click-to-call (POST .../simple)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,21 @@ from datetime import UTC, datetime
 from typing import Any, Required, TypedDict, cast
 from urllib.parse import quote, unquote, urlsplit
 
-from app.adapters import AdapterBase, FetchResult
-from app.calls import CallId, CallState, Vendor, VoipNowCall, VoipNowCallView
+from app.adapters import AdapterBase, FetchResult, StartCall
+from app.calls import (
+    CallId,
+    CallSnapshot,
+    CallState,
+    Capability,
+    Vendor,
+    VoipNowCall,
+    VoipNowCallView,
+)
 from app.errors import (
     BadUserInput,
     CallNotFound,
     InvalidState,
+    NotSupported,
     VendorForbidden,
     VendorUnauthenticated,
     VendorUnavailable,
@@ -45,6 +55,11 @@ VOIPNOW_VIEW_STATES: Mapping[int, CallState] = {
 _NOT_FOUND_CODES = frozenset({"pc_phonecall_invalid", "user_invalid", "extension_invalid"})
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_]{1,64}")
 _EXTENSION = re.compile(r"[0-9*#]{1,32}")
+# A destination: an extension, or a public number (optionally with "+").
+_DESTINATION = re.compile(r"\+?[0-9*#]{1,32}")
+# The success codes of an action or a hang-up: the seed answers 202; other doc versions say
+# 200 with the PhoneCall, or 204.
+_ACCEPTED = (200, 202, 204)
 
 
 class PhoneCallViewWire(TypedDict, total=False):
@@ -79,6 +94,19 @@ class PhoneCallWire(TypedDict, total=False):
 class PhoneCallActionWire(TypedDict):
     action: str  # "OnHold" | "OffHold" | "Hangup"
     phoneCallViewId: str
+
+
+class SimplePhoneCallViewWire(TypedDict, total=False):
+    source: Required[list[str]]
+    destination: Required[list[str]]
+    callerId: str
+
+
+class SimplePhoneCallWire(TypedDict):
+    """The payload of Create Simple PhoneCalls."""
+
+    extension: str
+    phoneCallView: list[SimplePhoneCallViewWire]
 
 
 class TokenWire(TypedDict):
@@ -204,6 +232,19 @@ def ids_from_link(wire: PhoneCallWire) -> tuple[str, str, str] | None:
     return parts[0], parts[1], parts[2]
 
 
+def created_native_id(body: Any, vendor: str) -> str:
+    """The native id of the call in a Create Simple PhoneCalls answer: the docs say
+    Array<PhoneCall>; a single PhoneCall or {"entry": [...]} is tolerated. The ids come
+    from the PhoneCall's link.self; an answer without one is malformed."""
+    calls = phone_calls_from_body(body, vendor)
+    ids = ids_from_link(calls[0]) if calls else None
+    if ids is None:
+        raise VendorUnavailable(
+            f"{vendor} started a call but answered without a PhoneCall link.", vendor=vendor
+        )
+    return "/".join(ids)
+
+
 def _error_code(response: VendorResponse) -> str | None:
     """The error code of `{"error": {"code": ...}}` or OAuth's `{"error": "..."}`, if any."""
     try:
@@ -311,32 +352,86 @@ class VoipNowAdapter(AdapterBase):
 
     # -- actions ---------------------------------------------------------------------------
 
+    async def perform(self, call: CallSnapshot, operation: Capability) -> None:
+        """HOLD and RETRIEVE are PUT OnHold / OffHold on the call's own view; HANGUP is
+        Delete PhoneCalls. Sent once; the new state is for the caller to read back."""
+        if not isinstance(call, VoipNowCall):
+            raise TypeError(f"not a VoipNow call: {call.id}")
+        native_id = call.call_id.native
+        if operation is Capability.HANGUP:
+            response = await self._send("DELETE", self._call_path(native_id))
+            self._check_accepted(response, native_id, "the hang-up")
+            return
+        action = {Capability.HOLD: "OnHold", Capability.RETRIEVE: "OffHold"}[operation]
+        # The documented rule: phoneCallViewId names the view of the extension that acts,
+        # here the call's own extension (its view then has holder 1).
+        own = call.own_view
+        if own is None:
+            raise InvalidState(
+                f"{self.vendor.value} call {native_id} has no view to act on.",
+                vendor=self.vendor.value,
+            )
+        await self.act(native_id, action, own.id)
+
     async def act(self, native_id: str, action: str, view_id: str) -> None:
         """PUT `action` ("OnHold", "OffHold", "Hangup") for view `view_id` of the call.
         Sent once: an action is never repeated after a lost connection."""
-        user_id, extension, phone_call_id = native_id.split("/", 2)
-        path = "/".join(
-            ("/uapi/phoneCalls", _segment(user_id), _segment(extension), _segment(phone_call_id))
-        )
         payload: PhoneCallActionWire = {"action": action, "phoneCallViewId": view_id}
-        response = await self._send("PUT", path, json_body=payload)
-        # The seed answers 202; other doc versions say 200 with the PhoneCall, or 204.
-        if response.status in (200, 202, 204):
+        response = await self._send("PUT", self._call_path(native_id), json_body=payload)
+        self._check_accepted(response, native_id, action)
+
+    def _check_accepted(self, response: VendorResponse, native_id: str, what: str) -> None:
+        if response.status in _ACCEPTED:
             return
         code = _error_code(response)
         if response.status == 400 and code == "pc_phonecallview_invalid":
-            raise BadUserInput(
-                f"{self.vendor.value} call {native_id} has no view {view_id!r}.",
+            # The view id came from the call as last read: the call has changed since.
+            raise InvalidState(
+                f"{self.vendor.value} call {native_id} changed since it was read; "
+                f"{what} was refused ({code}).",
                 vendor=self.vendor.value,
             )
         if response.status == 404 or code in _NOT_FOUND_CODES:
             raise self._not_found(native_id, code)
         if response.status == 400:
             raise InvalidState(
-                f"{self.vendor.value} refused {action} on call {native_id} ({code}).",
+                f"{self.vendor.value} refused {what} on call {native_id} ({code}).",
                 vendor=self.vendor.value,
             )
         raise self._unexpected(response, code)
+
+    async def start_call(self, request: StartCall) -> str:
+        """Create Simple PhoneCalls from extension `from_` of the App's user to `to`: VoipNow
+        rings the extension first, then the destination. Sent once."""
+        if request.delay_seconds is not None:
+            raise NotSupported(
+                f"{self.vendor.value} cannot schedule calls.", vendor=self.vendor.value
+            )
+        extension, destination = request.from_, request.to
+        if extension is None or _EXTENSION.fullmatch(extension) is None:
+            raise BadUserInput(
+                "A VoipNow call starts from an extension (from), such as 0003*210.",
+                vendor=self.vendor.value,
+            )
+        if _DESTINATION.fullmatch(destination) is None:
+            raise BadUserInput(
+                "A VoipNow destination (to) is an extension or a phone number.",
+                vendor=self.vendor.value,
+            )
+        payload: SimplePhoneCallWire = {
+            "extension": extension,
+            "phoneCallView": [{"source": [extension], "destination": [destination]}],
+        }
+        response = await self._send("POST", "/uapi/phoneCalls/@me/simple", json_body=payload)
+        if response.status == 400:
+            code = _error_code(response)
+            raise BadUserInput(
+                f"{self.vendor.value} refused to call {destination} from {extension} ({code}).",
+                vendor=self.vendor.value,
+            )
+        if response.status not in (200, 201):
+            raise self._unexpected(response, _error_code(response))
+        return created_native_id(response.json(), self.vendor.value)
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -374,9 +469,14 @@ class VoipNowAdapter(AdapterBase):
         return token, float(lifetime) if lifetime else DEFAULT_TOKEN_LIFETIME
 
     async def _send(
-        self, method: str, path: str, *, json_body: PhoneCallActionWire | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: PhoneCallActionWire | SimplePhoneCallWire | None = None,
     ) -> VendorResponse:
-        """Send with the access token; on a 401 take a fresh token and send once more."""
+        """Send with the access token; on a 401 take a fresh token and send once more (a
+        refused token means the vendor did nothing, so even a write may go again)."""
         for attempt in (1, 2):
             token = await self._tokens.get()
             response = await self.http.request(
@@ -395,6 +495,10 @@ class VoipNowAdapter(AdapterBase):
         raise VendorUnauthenticated(
             f"{self.vendor.value} refused a freshly issued access token.", vendor=self.vendor.value
         )
+
+    @staticmethod
+    def _call_path(native_id: str) -> str:
+        return "/uapi/phoneCalls/" + "/".join(_segment(part) for part in native_id.split("/", 2))
 
     def _phone_calls(self, response: VendorResponse) -> list[PhoneCallWire]:
         if response.status == 200:

@@ -451,3 +451,296 @@ async def test_simulate_call_walks_each_call_to_its_end(emulator_server: Emulato
     assert any("5" in {status for _, status, _ in steps} for steps in history.values())
     assert any(held for steps in history.values() for _, _, held in steps)
     assert list(emulator.store.calls) == [DEMO_CALL_ID]
+
+
+# -- Create Simple PhoneCalls, Delete PhoneCalls, apply_actions ----------------------------
+
+SIMPLE_PATH = "/uapi/phoneCalls/@me/simple"
+
+
+def simple(
+    extension: str = "0003*210", destination: str = "0003*024", **view: Any
+) -> dict[str, Any]:
+    return {
+        "extension": extension,
+        "phoneCallView": [{"source": [extension], "destination": [destination], **view}],
+    }
+
+
+async def create(
+    emulator_server: EmulatorServer,
+    session: aiohttp.ClientSession,
+    payload: Any,
+    *,
+    path: str = SIMPLE_PATH,
+    params: dict[str, str] | None = None,
+) -> tuple[str, str, int, Any]:
+    """POST .../simple; returns (base URL, token, status, body)."""
+    base = emulator_server.base_url("voipnow")
+    token = await access_token(session, base)
+    status, body = await call_api(
+        session, base, "POST", path, token=token, json=payload, params=params or {}
+    )
+    return base, token, status, body
+
+
+def statuses(call: dict[str, Any]) -> list[str]:
+    return [view["status"] for view in call["phoneCallView"]]
+
+
+async def test_simple_phone_call_answers_array_with_the_new_call(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    payload = simple(callerId="John Doe <4242425>")
+    base, token, status, body = await create(emulator_server, session, payload)
+    assert status == 200
+    (created,) = body
+    phone_call_id = created["id"]
+    assert phone_call_id in store.calls
+    path = f"/uapi/phoneCalls/12/0003*210/{phone_call_id}"
+    assert created["link"] == {"self": base + path}
+    assert created["extension"] == "0003*210"
+    assert created["phoneCallView"] == [
+        {
+            "id": "00",
+            "extension": "0003*210",
+            "source": ["0003*210"],
+            "destination": ["0003*024"],
+            "flow": "2",
+            "status": "2",
+        },
+        {
+            "id": "01",
+            "extension": "0003*024",
+            "source": ["0003*210"],
+            "destination": ["0003*024"],
+            "callerId": "John Doe <4242425>",
+            "flow": "2",
+            "status": "2",
+        },
+    ]
+    assert await call_api(session, base, "GET", path, token=token) == (200, created)
+
+
+async def test_simple_phone_call_to_a_public_number_is_outgoing_public(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession
+) -> None:
+    _, _, status, body = await create(emulator_server, session, simple(destination="4242425"))
+    assert status == 200
+    own, peer = body[0]["phoneCallView"]
+    assert (own["flow"], peer["flow"], "extension" in peer) == ("4", "4", False)
+
+
+async def test_simple_phone_call_rings_then_is_on_call_after_answer_delay(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    clock = ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = clock
+    base, token, _, body = await create(emulator_server, session, simple())
+    path = body[0]["link"]["self"].removeprefix(base)
+    seen = []
+    for step in (store.ring_delay, store.answer_delay - store.ring_delay, 0):
+        _, call = await call_api(session, base, "GET", path, token=token)
+        seen.append(statuses(call))
+        clock.advance(step)
+    assert seen == [["2", "2"], ["3", "4"], ["5", "5"]]
+    assert "answered" in call
+    assert all("answered" in view for view in call["phoneCallView"])
+
+
+async def test_simple_phone_call_not_picked_up_ends_after_wait_for_pickup(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    clock = ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = clock
+    store.answer_delay = 60
+    params = {"waitForPickup": "5"}
+    base, token, _, body = await create(emulator_server, session, simple(), params=params)
+    path = body[0]["link"]["self"].removeprefix(base)
+    clock.advance(4.9)
+    _, call = await call_api(session, base, "GET", path, token=token)
+    assert statuses(call) == ["3", "4"]
+    clock.advance(0.1)
+    status, error = await call_api(session, base, "GET", path, token=token)
+    assert (status, error["error"]["code"]) == (400, "pc_phonecall_invalid")
+
+
+async def test_simple_phone_call_ends_call_duration_after_it_is_answered(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    clock = ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = clock
+    params = {"callDuration": "10"}
+    _, _, _, body = await create(emulator_server, session, simple(), params=params)
+    phone_call_id = body[0]["id"]
+    clock.advance(store.answer_delay + 9.9)
+    call = store.get(phone_call_id)
+    assert call is not None
+    assert call.own_view is not None
+    assert call.own_view.status == "5"
+    clock.advance(0.1)
+    assert store.get(phone_call_id) is None
+
+
+@pytest.mark.parametrize("user", ["@me", "@viewer", "@owner", "12"])
+async def test_simple_phone_call_takes_every_name_of_the_user(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, user: str
+) -> None:
+    path = f"/uapi/phoneCalls/{user}/simple"
+    _, _, status, body = await create(emulator_server, session, simple(), path=path)
+    assert (status, body[0]["extension"]) == (200, "0003*210")
+
+
+@pytest.mark.parametrize(
+    ("path", "payload", "params", "code"),
+    [
+        ("/uapi/phoneCalls/99/simple", simple(), {}, "user_invalid"),
+        (SIMPLE_PATH, simple(extension="0003*024"), {}, "extension_invalid"),
+        (SIMPLE_PATH, {"phoneCallView": simple()["phoneCallView"]}, {}, "extension_invalid"),
+        (SIMPLE_PATH, "not an object", {}, "extension_invalid"),
+        (SIMPLE_PATH, {"extension": "0003*210"}, {}, "pc_phonecallview_invalid"),
+        (
+            SIMPLE_PATH,
+            {"extension": "0003*210", "phoneCallView": []},
+            {},
+            "pc_phonecallview_invalid",
+        ),
+        (
+            SIMPLE_PATH,
+            {"extension": "0003*210", "phoneCallView": [{"destination": ["0003*024"]}]},
+            {},
+            "pc_source_invalid",
+        ),
+        (
+            SIMPLE_PATH,
+            {"extension": "0003*210", "phoneCallView": [{"source": [], "destination": ["1"]}]},
+            {},
+            "pc_source_invalid",
+        ),
+        (
+            SIMPLE_PATH,
+            {"extension": "0003*210", "phoneCallView": [{"source": ["0003*210"]}]},
+            {},
+            "pc_destination_invalid",
+        ),
+        (
+            SIMPLE_PATH,
+            {
+                "extension": "0003*210",
+                "phoneCallView": [{"source": ["0003*210"], "destination": "1"}],
+            },
+            {},
+            "pc_destination_invalid",
+        ),
+        (SIMPLE_PATH, simple(callerId=42), {}, "pc_callerid_invalid"),
+        (SIMPLE_PATH, simple(), {"waitForPickup": "soon"}, "waitforpickup_invalid"),
+        (SIMPLE_PATH, simple(), {"waitForPickup": "0"}, "waitforpickup_invalid"),
+        (SIMPLE_PATH, simple(), {"callDuration": "-5"}, "callduration_invalid"),
+    ],
+)
+async def test_simple_phone_call_rejects_bad_requests_with_error_code(
+    emulator_server: EmulatorServer,
+    session: aiohttp.ClientSession,
+    store: PhoneCallStore,
+    path: str,
+    payload: Any,
+    params: dict[str, str],
+    code: str,
+) -> None:
+    _, _, status, body = await create(emulator_server, session, payload, path=path, params=params)
+    assert (status, body["error"]["code"]) == (400, code)
+    assert list(store.calls) == [DEMO_CALL_ID]
+
+
+async def test_simple_phone_call_without_token_is_401(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    base = emulator_server.base_url("voipnow")
+    status, body = await call_api(session, base, "POST", SIMPLE_PATH, token=None, json=simple())
+    assert (status, body["error"]["code"]) == (401, "access_denied")
+    assert list(store.calls) == [DEMO_CALL_ID]
+
+
+async def test_started_call_reports_each_step_to_listeners(
+    emulator_server: EmulatorServer, store: PhoneCallStore
+) -> None:
+    clock = ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = clock
+    events: list[tuple[str, str]] = []
+
+    def record(event: str, call: PhoneCall) -> None:
+        assert call.own_view is not None
+        events.append((event, call.own_view.status))
+
+    store.on_change(record)
+    call = store.start_call("12", "0003*211", ["0003*211"], ["4242425"], call_duration=1)
+    clock.advance(store.answer_delay + 1)
+    assert store.get(call.id) is None
+    assert events == [
+        ("added", "2"),
+        ("updated", "3"),
+        ("updated", "3"),
+        ("updated", "5"),
+        ("updated", "5"),
+        ("ended", "5"),
+    ]
+
+
+async def test_delete_phone_call_hangs_up_with_204(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    base = emulator_server.base_url("voipnow")
+    token = await access_token(session, base)
+    assert await call_api(session, base, "DELETE", DEMO_PATH, token=token) == (204, None)
+    assert store.get(DEMO_CALL_ID) is None
+    status, body = await call_api(session, base, "DELETE", DEMO_PATH, token=token)
+    assert (status, body["error"]["code"]) == (400, "pc_phonecall_invalid")
+
+
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/uapi/phoneCalls/12/0003*210/nosuchcall", "pc_phonecall_invalid"),
+        (f"/uapi/phoneCalls/12/0003*211/{DEMO_CALL_ID}", "pc_phonecall_invalid"),
+        (f"/uapi/phoneCalls/99/0003*210/{DEMO_CALL_ID}", "user_invalid"),
+    ],
+)
+async def test_delete_unknown_phone_call_is_400_and_changes_nothing(
+    emulator_server: EmulatorServer,
+    session: aiohttp.ClientSession,
+    store: PhoneCallStore,
+    path: str,
+    code: str,
+) -> None:
+    base = emulator_server.base_url("voipnow")
+    token = await access_token(session, base)
+    status, body = await call_api(session, base, "DELETE", path, token=token)
+    assert (status, body["error"]["code"]) == (400, code)
+    assert list(store.calls) == [DEMO_CALL_ID]
+
+
+async def test_delete_phone_call_without_token_is_401(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    base = emulator_server.base_url("voipnow")
+    assert (await call_api(session, base, "DELETE", DEMO_PATH, token=None))[0] == 401
+    assert store.get(DEMO_CALL_ID) is not None
+
+
+async def test_actions_are_acknowledged_but_not_applied_when_apply_actions_is_off(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    store.apply_actions = False
+    base = emulator_server.base_url("voipnow")
+    token = await access_token(session, base)
+    _, before = await call_api(session, base, "GET", DEMO_PATH, token=token)
+    hold = {"action": "OnHold", "phoneCallViewId": "00"}
+    assert (await call_api(session, base, "PUT", DEMO_PATH, token=token, json=hold))[0] == 202
+    hangup = {"action": "Hangup", "phoneCallViewId": "00"}
+    assert (await call_api(session, base, "PUT", DEMO_PATH, token=token, json=hangup))[0] == 202
+    assert await call_api(session, base, "DELETE", DEMO_PATH, token=token) == (204, None)
+    assert await call_api(session, base, "GET", DEMO_PATH, token=token) == (200, before)
+    # Still checked as usual: the call is not on hold, so OffHold is refused.
+    off_hold = {"action": "OffHold", "phoneCallViewId": "00"}
+    status, body = await call_api(session, base, "PUT", DEMO_PATH, token=token, json=off_hold)
+    assert (status, body["error"]["code"]) == (400, "pc_phonecall_action_invalid")

@@ -26,6 +26,7 @@ class Gateway:
     client: GraphQLClient
     emulator: EmulatorServer
     settings: Settings
+    app_state: Any  # the app's services and subscription server, for white-box checks
 
     @property
     def control(self) -> EmulatorControl:
@@ -44,11 +45,11 @@ async def serve_gateway(
 ) -> AsyncIterator[Gateway]:
     """A gateway with settings `overrides`, served until the block ends."""
     settings = gateway_settings(emulator_server, **overrides)
-    async with (
-        serve_asgi(create_app(settings)) as url,
-        aiohttp.ClientSession() as session,
-    ):
-        yield Gateway(url, GraphQLClient(session, f"{url}/graphql"), emulator_server, settings)
+    app = create_app(settings)
+    async with serve_asgi(app) as url, aiohttp.ClientSession() as session:
+        yield Gateway(
+            url, GraphQLClient(session, f"{url}/graphql"), emulator_server, settings, app.state
+        )
 
 
 @pytest.fixture

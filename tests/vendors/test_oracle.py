@@ -254,10 +254,10 @@ async def test_fetch_many_vendor_failure_raises(
     assert emulator_server.url not in str(raised.value)
 
 
-async def test_start_call_creates_the_session(
+async def test_place_call_creates_the_session(
     adapter: OracleAdapter, store: OracleCallStore, emulator_server: EmulatorServer
 ) -> None:
-    session_id = await adapter.start_call(
+    session_id = await adapter.place_call(
         "sales-callback",
         "+15551230000",
         delay=120,
@@ -277,8 +277,8 @@ async def test_start_call_creates_the_session(
     assert emulator_server.control.count("oracle", path_contains="/sales-callback/") == 1
 
 
-async def test_start_call_without_options_is_dialing(adapter: OracleAdapter) -> None:
-    session_id = await adapter.start_call("sales-callback", "+15551230000")
+async def test_place_call_without_options_is_dialing(adapter: OracleAdapter) -> None:
+    session_id = await adapter.place_call("sales-callback", "+15551230000")
 
     assert (await fetch_one(adapter, session_id, OracleCall)).state is CallState.DIALING
 
@@ -287,36 +287,36 @@ async def test_start_call_without_options_is_dialing(adapter: OracleAdapter) -> 
     ("contact_id", "user_phone"),
     [("sales-callback", "5551230000"), ("..", "+15551230000"), ("a/b", "+15551230000")],
 )
-async def test_start_call_refuses_bad_input_without_a_request(
+async def test_place_call_refuses_bad_input_without_a_request(
     adapter: OracleAdapter, emulator_server: EmulatorServer, contact_id: str, user_phone: str
 ) -> None:
     with pytest.raises(BadUserInput):
-        await adapter.start_call(contact_id, user_phone)
+        await adapter.place_call(contact_id, user_phone)
 
     assert emulator_server.control.count("oracle") == 0
 
 
-async def test_start_call_vendor_400_is_bad_user_input(adapter: OracleAdapter) -> None:
+async def test_place_call_vendor_400_is_bad_user_input(adapter: OracleAdapter) -> None:
     with pytest.raises(BadUserInput, match="delay must be a whole number"):
-        await adapter.start_call("sales-callback", "+15551230000", delay=-1)
+        await adapter.place_call("sales-callback", "+15551230000", delay=-1)
 
 
-async def test_start_call_403_is_forbidden(
+async def test_place_call_403_is_forbidden(
     adapter: OracleAdapter, emulator_server: EmulatorServer
 ) -> None:
     emulator_server.control.set_fault("oracle", Fault(status=403))
 
     with pytest.raises(VendorForbidden):
-        await adapter.start_call("sales-callback", "+15551230000")
+        await adapter.place_call("sales-callback", "+15551230000")
 
 
-async def test_start_call_is_not_retried_after_a_dropped_connection(
+async def test_place_call_is_not_retried_after_a_dropped_connection(
     adapter: OracleAdapter, emulator_server: EmulatorServer
 ) -> None:
     emulator_server.control.set_fault("oracle", Fault(drop=True))
 
     with pytest.raises(VendorUnavailable):
-        await adapter.start_call("sales-callback", "+15551230000")
+        await adapter.place_call("sales-callback", "+15551230000")
 
     assert emulator_server.control.count("oracle") == 1
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from app.calls import CallId, CallState, Vendor, VoipNowCall, VoipNowCallView
+from app.adapters import StartCall
+from app.calls import CallId, CallState, Capability, Vendor, VoipNowCall, VoipNowCallView
 from app.emulators.base import DEMO_CREDENTIALS
 from app.emulators.control import Fault
 from app.emulators.voipnow import TOKEN_LIFETIME, VoipNowEmulator
@@ -16,12 +18,13 @@ from app.errors import (
     BadUserInput,
     CallNotFound,
     InvalidState,
+    NotSupported,
     SwitchboardError,
     VendorTimeout,
     VendorUnauthenticated,
     VendorUnavailable,
 )
-from app.vendors.voipnow import VOIPNOW_VIEW_STATES, VoipNowAdapter
+from app.vendors.voipnow import VOIPNOW_VIEW_STATES, VoipNowAdapter, created_native_id
 from tests.adapters import fetch_one
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
@@ -343,7 +346,7 @@ async def test_act_hangup_ends_the_call(adapter: VoipNowAdapter) -> None:
 @pytest.mark.parametrize(
     ("native_id", "action", "view_id", "error"),
     [
-        (DEMO, "OnHold", "07", BadUserInput),
+        (DEMO, "OnHold", "07", InvalidState),  # a view the call no longer has
         ("12/0003*210/nosuchcall", "OnHold", "01", CallNotFound),
         (DEMO, "OffHold", "01", InvalidState),
     ],
@@ -380,3 +383,244 @@ async def test_act_after_expired_token_is_retried_once_with_new_token(
     held = store.get(DEMO_CALL_ID)
     assert held is not None
     assert held.views[1].holder == "1"
+
+
+# -- perform: hold, retrieve, hang up ---------------------------------------------------
+
+
+def emulated(store: PhoneCallStore, phone_call_id: str = DEMO_CALL_ID) -> PhoneCall:
+    call = store.get(phone_call_id)
+    assert call is not None
+    return call
+
+
+@pytest.mark.parametrize("answer", [200, 202, 204])
+async def test_perform_hold_and_retrieve_act_on_the_own_view(
+    adapter: VoipNowAdapter, store: PhoneCallStore, answer: int
+) -> None:
+    store.action_status = answer
+    await adapter.perform(await fetch_one(adapter, DEMO, VoipNowCall), Capability.HOLD)
+    own, other = emulated(store).views
+    assert (own.id, own.holder, other.holder) == ("00", "1", "0")
+    assert own.on_hold is not None
+    held = await fetch_one(adapter, DEMO, VoipNowCall)
+    assert held.state is CallState.HELD
+    await adapter.perform(held, Capability.RETRIEVE)
+    assert [(v.on_hold, v.holder) for v in emulated(store).views] == [(None, None)] * 2
+    assert (await fetch_one(adapter, DEMO, VoipNowCall)).state is CallState.CONNECTED
+
+
+async def test_perform_hold_names_the_own_view_even_when_it_is_not_first(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    views = [
+        PhoneCallView("00", "0003*024", status="5"),
+        PhoneCallView("01", "0003*211", status="5"),
+    ]
+    store.add_call(PhoneCall("ownsecond", "12", "0003*211", views))
+    call = await fetch_one(adapter, "12/0003*211/ownsecond", VoipNowCall)
+    await adapter.perform(call, Capability.HOLD)
+    assert [v.holder for v in emulated(store, "ownsecond").views] == ["0", "1"]
+
+
+async def test_perform_hangup_deletes_the_call(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    await adapter.perform(await fetch_one(adapter, DEMO, VoipNowCall), Capability.HANGUP)
+    assert store.get(DEMO_CALL_ID) is None
+    assert requests_of(emulator_server, "DELETE", "/uapi/") == [f"/voipnow/uapi/phoneCalls/{DEMO}"]
+    (result,) = await adapter.fetch_many([DEMO])
+    assert isinstance(result, CallNotFound)
+
+
+async def test_perform_hangup_of_a_call_already_gone_is_not_found(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
+    store.hang_up(DEMO_CALL_ID)
+    with pytest.raises(CallNotFound) as caught:
+        await adapter.perform(call, Capability.HANGUP)
+    assert caught.value.vendor == "voipnow"
+
+
+async def test_perform_with_a_view_id_the_vendor_rejects_is_invalid_state(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
+    emulated(store).views[0].id = "02"  # the call changed (e.g. was transferred) since read
+    with pytest.raises(InvalidState) as caught:
+        await adapter.perform(call, Capability.HOLD)
+    assert "pc_phonecallview_invalid" in caught.value.message
+
+
+async def test_perform_hold_of_a_ringing_call_is_invalid_state(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
+    store.set_status(DEMO_CALL_ID, "3")
+    with pytest.raises(InvalidState) as caught:
+        await adapter.perform(call, Capability.HOLD)
+    assert "pc_phonecall_action_invalid" in caught.value.message
+
+
+async def test_perform_hold_of_a_call_without_views_is_invalid_state_without_request(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    store.add_call(PhoneCall("noviews", "12", "0003*211", []))
+    call = await fetch_one(adapter, "12/0003*211/noviews", VoipNowCall)
+    with pytest.raises(InvalidState):
+        await adapter.perform(call, Capability.HOLD)
+    assert requests_of(emulator_server, "PUT", "/uapi/") == []
+
+
+async def test_perform_is_acknowledged_but_not_applied_when_vendor_never_confirms(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    store.apply_actions = False
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
+    for operation in (Capability.HOLD, Capability.HANGUP):
+        await adapter.perform(call, operation)
+    assert await fetch_one(adapter, DEMO, VoipNowCall) == call
+
+
+async def test_perform_is_sent_once_when_the_answer_is_lost(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    call = await fetch_one(adapter, DEMO, VoipNowCall)
+    emulator_server.control.set_fault("voipnow", Fault(drop_after=True, methods=("PUT",)))
+    with pytest.raises(VendorUnavailable):
+        await adapter.perform(call, Capability.HOLD)
+    assert len(requests_of(emulator_server, "PUT", "/uapi/")) == 1
+    assert emulated(store).views[0].holder == "1"  # the vendor did act
+
+
+# -- start_call ------------------------------------------------------------------------
+
+
+def start(to: str = "0003*024", from_: str | None = "0003*210", **more: Any) -> StartCall:
+    return StartCall(Vendor.VOIPNOW, to=to, from_=from_, **more)
+
+
+async def test_start_call_creates_a_call_that_connects_after_answer_delay(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    clock = ManualClock()
+    emulator_server.emulator(VoipNowEmulator).clock = clock
+    native_id = await adapter.start_call(start())
+    user_id, extension, phone_call_id = native_id.split("/")
+    assert (user_id, extension, phone_call_id in store.calls) == ("12", "0003*210", True)
+    assert requests_of(emulator_server, "POST", "/uapi/") == ["/voipnow/uapi/phoneCalls/@me/simple"]
+    call = await fetch_one(adapter, native_id, VoipNowCall)
+    assert call.state is CallState.DIALING
+    own = call.own_view
+    assert own is not None
+    assert (own.extension, own.source, own.destination) == (
+        "0003*210",
+        ("0003*210",),
+        ("0003*024",),
+    )
+    clock.advance(store.ring_delay)
+    assert (await fetch_one(adapter, native_id, VoipNowCall)).state is CallState.RINGING
+    clock.advance(store.answer_delay - store.ring_delay)
+    connected = await fetch_one(adapter, native_id, VoipNowCall)
+    assert connected.state is CallState.CONNECTED
+    await adapter.perform(connected, Capability.HOLD)
+    assert (await fetch_one(adapter, native_id, VoipNowCall)).state is CallState.HELD
+
+
+async def test_start_call_to_a_public_number_is_listed_as_active(
+    adapter: VoipNowAdapter,
+) -> None:
+    native_id = await adapter.start_call(start(to="+40212345678"))
+    calls = await adapter.active_calls(None)
+    assert f"voipnow:{native_id}" in [call.id for call in calls]
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        start(from_=None),
+        start(from_="alice"),
+        start(from_="0003*210/x"),
+        start(to=""),
+        start(to="../admin"),
+    ],
+)
+async def test_start_call_with_malformed_numbers_is_bad_user_input_without_request(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, request_: StartCall
+) -> None:
+    with pytest.raises(BadUserInput) as caught:
+        await adapter.start_call(request_)
+    assert caught.value.vendor == "voipnow"
+    assert emulator_server.control.count("voipnow") == 0
+
+
+async def test_start_call_from_another_users_extension_is_bad_user_input(
+    adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    with pytest.raises(BadUserInput) as caught:
+        await adapter.start_call(start(from_="0003*024"))
+    assert "extension_invalid" in caught.value.message
+    assert list(store.calls) == [DEMO_CALL_ID]
+
+
+async def test_start_call_with_a_delay_is_not_supported(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    with pytest.raises(NotSupported):
+        await adapter.start_call(start(delay_seconds=60))
+    assert emulator_server.control.count("voipnow") == 0
+
+
+async def test_start_call_is_sent_once_when_the_answer_is_lost(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter, store: PhoneCallStore
+) -> None:
+    await fetch_one(adapter, DEMO, VoipNowCall)  # a token in hand: the fault hits the POST
+    emulator_server.control.set_fault("voipnow", Fault(drop_after=True, methods=("POST",)))
+    with pytest.raises(VendorUnavailable) as caught:
+        await adapter.start_call(start())
+    assert len(requests_of(emulator_server, "POST", "/simple")) == 1
+    assert len(store.calls) == 2  # the demo call and the one the vendor did create
+    assert_no_secrets(caught.value, emulator_server.emulator(VoipNowEmulator))
+
+
+async def test_start_call_answered_with_garbage_is_vendor_unavailable(
+    emulator_server: EmulatorServer, adapter: VoipNowAdapter
+) -> None:
+    await fetch_one(adapter, DEMO, VoipNowCall)
+    emulator_server.control.set_fault("voipnow", Fault(status=200, methods=("POST",)))
+    with pytest.raises(VendorUnavailable):
+        await adapter.start_call(start())
+
+
+LINK = "https://voipnow.example/uapi/phoneCalls/12/0003*210/abc123"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [{"id": "abc123", "link": {"self": LINK}}],
+        {"id": "abc123", "link": {"self": LINK}},
+        {"entry": [{"id": "abc123", "link": {"self": LINK}}]},
+    ],
+    ids=["array", "object", "entry"],
+)
+def test_created_native_id_reads_every_tolerated_answer_shape(body: Any) -> None:
+    assert created_native_id(body, "voipnow") == "12/0003*210/abc123"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        {},
+        None,
+        "created",
+        [{"id": "abc123"}],
+        [{"id": "abc123", "link": {"self": "https://voipnow.example/uapi/phoneCalls/12/x"}}],
+        [{"id": "abc123", "link": {"self": "https://h/uapi/phoneCalls/12/0003*210/a b"}}],
+    ],
+)
+def test_created_native_id_of_a_malformed_answer_is_vendor_unavailable(body: Any) -> None:
+    with pytest.raises(VendorUnavailable):
+        created_native_id(body, "voipnow")

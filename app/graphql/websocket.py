@@ -1,0 +1,436 @@
+"""GraphQL over websockets: `graphql-transport-ws` and the legacy `graphql-ws`, with shared
+subscription executions.
+
+Subscribers that send the same operation with the same variables share ONE execution
+and ONE encoded payload; only the websocket sends are per subscriber. A subscriber that
+joins a running `callUpdated` gets the latest payload at once (the call's current
+state). Each connection has a bounded send queue: when a client reads too slowly its
+oldest undelivered data messages are dropped (a call's latest state is what matters)
+and the drop is counted. Malformed messages close that connection with the protocol's
+code; everyone else is unaffected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.types.execution import ExecutionResult, PreExecutionError
+
+from app.errors import extensions_for
+from app.graphql.context import Context
+from app.graphql.errors import coded
+from app.graphql.schema import SwitchboardSchema
+
+logger = logging.getLogger("switchboard.websocket")
+
+TRANSPORT_WS: Final = "graphql-transport-ws"
+LEGACY_WS: Final = "graphql-ws"
+PROTOCOLS: Final = (TRANSPORT_WS, LEGACY_WS)
+
+ContextFactory = Callable[[dict[str, Any]], Awaitable[Context]]
+
+
+@dataclass(frozen=True)
+class WebSocketLimits:
+    init_timeout: float = 10.0
+    keep_alive: float = 15.0
+    max_subscriptions: int = 100
+    send_queue: int = 64
+    max_message_bytes: int = 64_000
+
+
+class ProtocolViolation(Exception):
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+class SubscriptionServer:
+    """The ASGI websocket endpoint; one per gateway."""
+
+    def __init__(
+        self, schema: SwitchboardSchema, context: ContextFactory, limits: WebSocketLimits
+    ) -> None:
+        self.schema = schema
+        self.context = context
+        self.limits = limits
+        self.connections: set[Connection] = set()
+        self.shared: dict[tuple[str, str, str | None], SharedExecution] = {}
+        self._keep_alive: asyncio.Task[None] | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        websocket = WebSocket(scope, receive, send)
+        offered = [p.strip() for p in scope.get("subprotocols", [])]
+        protocol = next((p for p in PROTOCOLS if p in offered), None)
+        if protocol is None:
+            await websocket.close(code=4406, reason="Subprotocol not acceptable")
+            return
+        await websocket.accept(subprotocol=protocol)
+        connection = Connection(self, websocket, protocol)
+        self.connections.add(connection)
+        self._start_keep_alive()
+        try:
+            await connection.serve()
+        finally:
+            self.connections.discard(connection)
+            if not self.connections and self._keep_alive is not None:
+                self._keep_alive.cancel()  # restarted by the next connection
+
+    async def close(self) -> None:
+        if self._keep_alive is not None:
+            self._keep_alive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._keep_alive
+        for shared in list(self.shared.values()):
+            await shared.stop()
+
+    @property
+    def subscriptions(self) -> int:
+        return sum(len(c.operations) for c in self.connections)
+
+    def _start_keep_alive(self) -> None:
+        # One task for all connections: a task per connection costs memory at 10k clients.
+        if self._keep_alive is None or self._keep_alive.done():
+            self._keep_alive = asyncio.create_task(self._keep_alive_loop(), name="ws-keepalive")
+
+    async def _keep_alive_loop(self) -> None:
+        while self.connections:
+            await asyncio.sleep(self.limits.keep_alive)
+            for connection in list(self.connections):
+                connection.keep_alive()
+
+    async def join(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
+        query, variables, name = _operation(payload)
+        key = (query, json.dumps(variables, sort_keys=True), name)
+        shared = self.shared.get(key)
+        if shared is None:
+            context = await self.context(connection.params)
+            shared = SharedExecution(self, key, query, variables, name, context)
+            self.shared[key] = shared
+            shared.start()
+        connection.operations[op_id] = shared
+        shared.add(connection, op_id)
+
+    async def run_once(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
+        """A query or mutation over the websocket: executed for this subscriber alone."""
+        query, variables, name = _operation(payload)
+        context = await self.context(connection.params)
+        result = await self.schema.execute(
+            query, variable_values=variables, context_value=context, operation_name=name
+        )
+        if isinstance(result, PreExecutionError) or (result.data is None and result.errors):
+            connection.send_error(op_id, _errors(result))
+        else:
+            connection.send_data(op_id, _encode(result))
+        connection.send_complete(op_id)
+
+
+class SharedExecution:
+    """One subscription execution, its latest payload, and everyone receiving it."""
+
+    def __init__(
+        self,
+        server: SubscriptionServer,
+        key: tuple[str, str, str | None],
+        query: str,
+        variables: dict[str, Any],
+        name: str | None,
+        context: Context,
+    ) -> None:
+        self.server = server
+        self.key = key
+        self.query = query
+        self.variables = variables
+        self.name = name
+        self.context = context
+        self.members: dict[tuple[Connection, str], None] = {}
+        self.latest: str | None = None
+        self.replays = _replays_latest(query, name)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="subscription")
+
+    def add(self, connection: Connection, op_id: str) -> None:
+        self.members[(connection, op_id)] = None
+        if self.replays and self.latest is not None:
+            connection.send_data(op_id, self.latest)
+
+    async def remove(self, connection: Connection, op_id: str) -> None:
+        self.members.pop((connection, op_id), None)
+        if not self.members:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self.server.shared.get(self.key) is self:
+            del self.server.shared[self.key]
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        try:
+            stream = await self.server.schema.subscribe(
+                self.query,
+                variable_values=self.variables,
+                context_value=self.context,
+                operation_name=self.name,
+            )
+            async for result in stream:
+                if isinstance(result, PreExecutionError) or (result.data is None and result.errors):
+                    errors = _errors(result)
+                    for connection, op_id in self._members():
+                        connection.send_error(op_id, errors)
+                    return
+                payload = _encode(result)  # once, whoever receives it
+                self.latest = payload
+                for connection, op_id in self._members():
+                    connection.send_data(op_id, payload)
+            for connection, op_id in self._members():
+                connection.send_complete(op_id)
+        except Exception:
+            logger.exception("subscription execution failed")
+            failure = [{"message": "Internal server error.", "extensions": extensions_for(None)}]
+            for connection, op_id in self._members():
+                connection.send_error(op_id, failure)
+        finally:
+            if self.server.shared.get(self.key) is self:
+                del self.server.shared[self.key]
+            for connection, op_id in list(self.members):
+                connection.operations.pop(op_id, None)
+            self.members.clear()
+
+    def _members(self) -> list[tuple[Connection, str]]:
+        return list(self.members)
+
+
+class Connection:
+    """One websocket client: its protocol state, operations and bounded send queue."""
+
+    def __init__(self, server: SubscriptionServer, websocket: WebSocket, protocol: str) -> None:
+        self.server = server
+        self.websocket = websocket
+        self.protocol = protocol
+        self.params: dict[str, Any] = {}
+        self.acknowledged = False
+        self.operations: dict[str, SharedExecution | None] = {}
+        self.dropped = 0
+        self._outbox: collections.deque[tuple[bool, str]] = collections.deque()
+        self._wake = asyncio.Event()
+        self._closed = False
+
+    # -- receiving ------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            async with asyncio.timeout(self.server.limits.init_timeout):
+                await self._handle(await self._receive())
+            while not self._closed:
+                await self._handle(await self._receive())
+        except TimeoutError:
+            await self._close(4408, "Connection initialisation timeout")
+        except ProtocolViolation as violation:
+            await self._close(violation.code, violation.reason)
+        except _Disconnected:
+            pass
+        finally:
+            self._closed = True
+            for op_id in list(self.operations):
+                await self._leave(op_id)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+
+    async def _receive(self) -> dict[str, Any]:
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise _Disconnected
+        text = message.get("text")
+        if text is None:
+            raise ProtocolViolation(4400, "Messages must be text")
+        if len(text) > self.server.limits.max_message_bytes:
+            raise ProtocolViolation(4400, "Message too large")
+        try:
+            decoded = json.loads(text)
+        except ValueError:
+            raise ProtocolViolation(4400, "Message is not JSON") from None
+        if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
+            raise ProtocolViolation(4400, "Message needs a type")
+        return decoded
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "connection_init":
+            if self.acknowledged:
+                raise ProtocolViolation(4429, "Too many initialisation requests")
+            payload = message.get("payload")
+            if payload is not None and not isinstance(payload, dict):
+                raise ProtocolViolation(4400, "connection_init payload must be an object")
+            self.params = payload or {}
+            self.acknowledged = True
+            self._queue(False, '{"type":"connection_ack"}')
+            if self.protocol == LEGACY_WS:
+                self.keep_alive()
+        elif kind == "ping" and self.protocol == TRANSPORT_WS:
+            self._queue(False, '{"type":"pong"}')
+        elif kind == "pong" and self.protocol == TRANSPORT_WS:
+            pass
+        elif kind in ("subscribe", "start"):
+            if (kind == "subscribe") != (self.protocol == TRANSPORT_WS):
+                raise ProtocolViolation(4400, f"Unknown message type {kind!r}")
+            await self._subscribe(message)
+        elif kind in ("complete", "stop"):
+            if (kind == "complete") != (self.protocol == TRANSPORT_WS):
+                raise ProtocolViolation(4400, f"Unknown message type {kind!r}")
+            await self._leave(_operation_id(message))
+        elif kind == "connection_terminate" and self.protocol == LEGACY_WS:
+            await self._close(1000, "")
+        else:
+            raise ProtocolViolation(4400, f"Unknown message type {kind!r}")
+
+    async def _subscribe(self, message: dict[str, Any]) -> None:
+        if not self.acknowledged:
+            raise ProtocolViolation(4401, "Unauthorized")
+        op_id = _operation_id(message)
+        payload = message.get("payload")
+        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+            raise ProtocolViolation(4400, "subscribe payload needs a query")
+        if op_id in self.operations:
+            if self.protocol == TRANSPORT_WS:
+                raise ProtocolViolation(4409, f"Subscriber for {op_id} already exists")
+            await self._leave(op_id)  # legacy clients may restart an id
+        if len(self.operations) >= self.server.limits.max_subscriptions:
+            limit = self.server.limits.max_subscriptions
+            self.send_error(op_id, [_user_error(f"At most {limit} subscriptions per connection.")])
+            return
+        try:
+            kind = _operation_type(payload)
+        except GraphQLError as error:
+            self.send_error(op_id, [dict(coded(error).formatted)])
+            return
+        if kind is OperationType.SUBSCRIPTION:
+            await self.server.join(self, op_id, payload)
+        else:
+            self.operations[op_id] = None
+            task = asyncio.create_task(self.server.run_once(self, op_id, payload))
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+    async def _leave(self, op_id: str) -> None:
+        shared = self.operations.pop(op_id, None)
+        if shared is not None:
+            await shared.remove(self, op_id)
+
+    # -- sending --------------------------------------------------------------------------
+
+    def send_data(self, op_id: str, payload: str) -> None:
+        kind = "next" if self.protocol == TRANSPORT_WS else "data"
+        self._queue(True, f'{{"id":{json.dumps(op_id)},"type":"{kind}","payload":{payload}}}')
+
+    def send_error(self, op_id: str, errors: list[dict[str, Any]]) -> None:
+        payload: Any = errors if self.protocol == TRANSPORT_WS else errors[0]
+        self._queue(False, json.dumps({"id": op_id, "type": "error", "payload": payload}))
+        self.operations.pop(op_id, None)
+
+    def send_complete(self, op_id: str) -> None:
+        self.operations.pop(op_id, None)
+        self._queue(False, json.dumps({"id": op_id, "type": "complete"}))
+
+    def keep_alive(self) -> None:
+        if self.acknowledged:
+            self._queue(
+                False, '{"type":"ping"}' if self.protocol == TRANSPORT_WS else '{"type":"ka"}'
+            )
+
+    def _queue(self, is_data: bool, text: str) -> None:
+        if self._closed:
+            return
+        data_queued = sum(1 for queued, _ in self._outbox if queued) if is_data else 0
+        if is_data and data_queued >= self.server.limits.send_queue:
+            # Slow reader: drop its oldest undelivered data message (latest state wins).
+            for index, (queued, _) in enumerate(self._outbox):
+                if queued:
+                    del self._outbox[index]
+                    self.dropped += 1
+                    break
+        self._outbox.append((is_data, text))
+        self._wake.set()
+
+    async def _send_loop(self) -> None:
+        try:
+            while True:
+                while not self._outbox:
+                    self._wake.clear()
+                    await self._wake.wait()
+                _, text = self._outbox.popleft()
+                await self.websocket.send_text(text)
+        except (OSError, RuntimeError):
+            self._closed = True  # the client went away; serve() notices on receive
+
+    async def _close(self, code: int, reason: str) -> None:
+        self._closed = True
+        if self.websocket.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(OSError, RuntimeError):
+                await self.websocket.close(code=code, reason=reason)
+
+
+class _Disconnected(Exception):
+    pass
+
+
+def _operation_id(message: dict[str, Any]) -> str:
+    op_id = message.get("id")
+    if not isinstance(op_id, str) or not op_id or len(op_id) > 128:
+        raise ProtocolViolation(4400, "Operation id must be a non-empty string")
+    return op_id
+
+
+def _operation(payload: dict[str, Any]) -> tuple[str, dict[str, Any], str | None]:
+    variables = payload.get("variables") or {}
+    name = payload.get("operationName")
+    if not isinstance(variables, dict) or not (name is None or isinstance(name, str)):
+        raise ProtocolViolation(4400, "variables must be an object, operationName a string")
+    return payload["query"], variables, name
+
+
+def _operation_type(payload: dict[str, Any]) -> OperationType:
+    document = parse(payload["query"], max_tokens=2000)
+    operation = get_operation_ast(document, payload.get("operationName"))
+    if operation is None:
+        raise GraphQLError("Unknown or ambiguous operation.")
+    return operation.operation
+
+
+def _replays_latest(query: str, name: str | None) -> bool:
+    """Late joiners get the latest payload when it is a state (callUpdated), not an
+    event stream (callEvents, whose past events are not news)."""
+    operation = get_operation_ast(parse(query), name)
+    fields = operation.selection_set.selections if operation else ()
+    return all(isinstance(f, FieldNode) and f.name.value == "callUpdated" for f in fields)
+
+
+def _encode(result: ExecutionResult) -> str:
+    body: dict[str, Any] = {"data": result.data}
+    if result.errors:
+        body["errors"] = [dict(error.formatted) for error in result.errors]
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _errors(result: ExecutionResult) -> list[dict[str, Any]]:
+    return [dict(error.formatted) for error in result.errors or ()]
+
+
+def _user_error(message: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}

@@ -1,0 +1,174 @@
+"""The event bus between gateway instances: broadcaster underneath, channels by call.
+
+`memory://` serves one process; `redis://` lets several instances share events through
+our own resilient backend (app/live/redis_backend.py). Each channel has one broadcaster
+subscription per process, drained at once into bounded local queues, so broadcaster's
+own (unbounded) queues never grow; a slow local reader loses its oldest events, which
+is safe because every reader re-reads state when told to `RESYNC`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any, Final
+from urllib.parse import urlparse
+
+from broadcaster import Broadcast
+
+logger = logging.getLogger("switchboard.live")
+
+ALL_CALLS: Final = "switchboard:calls"  # every call event, for callEvents
+
+
+def call_channel(call_id: object) -> str:
+    return f"switchboard:call:{call_id}"
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        # Unsubscribing from a bus that is down: nothing left to release.
+        logger.debug("bus: pump ended with an error", exc_info=True)
+
+
+class Resync:
+    """Events may have been missed (the bus reconnected): re-read the state."""
+
+
+RESYNC: Final = Resync()
+
+
+class Listener:
+    """One local reader of a channel, with a bounded queue (oldest dropped when full)."""
+
+    def __init__(self, maxlen: int) -> None:
+        self._items: collections.deque[str | Resync] = collections.deque(maxlen=maxlen)
+        self._ready = asyncio.Event()
+        self.dropped = 0
+
+    def put(self, item: str | Resync) -> None:
+        if len(self._items) == self._items.maxlen:
+            self.dropped += 1
+            # A gap: make sure the reader re-reads state rather than trust what is left.
+            self._items.append(RESYNC)
+        self._items.append(item)
+        self._ready.set()
+
+    async def get(self) -> str | Resync:
+        while not self._items:
+            self._ready.clear()
+            await self._ready.wait()
+        return self._items.popleft()
+
+    def __aiter__(self) -> Listener:
+        return self
+
+    async def __anext__(self) -> str | Resync:
+        return await self.get()
+
+
+class Bus:
+    def __init__(self, url: str = "memory://", *, queue_size: int = 256) -> None:
+        self.url = url
+        self.queue_size = queue_size
+        scheme = urlparse(url).scheme
+        self._resync_channel: str | None = None
+        if scheme in ("redis", "rediss"):
+            from app.live.redis_backend import RESYNC_CHANNEL, RedisBackend
+
+            self._broadcast = Broadcast(backend=RedisBackend(url))
+            self._resync_channel = RESYNC_CHANNEL
+        elif scheme == "memory":
+            self._broadcast = Broadcast(url)
+        else:
+            raise ValueError(f"unsupported bus URL scheme {scheme!r}: use memory:// or redis://")
+        self._listeners: dict[str, set[Listener]] = {}
+        self._pumps: dict[str, asyncio.Task[None]] = {}
+        self._connected = False
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances see what this one publishes."""
+        return self._resync_channel is not None
+
+    async def connect(self) -> None:
+        await self._broadcast.connect()
+        self._connected = True
+        if self._resync_channel is not None:
+            self._pumps[self._resync_channel] = asyncio.create_task(
+                self._pump(self._resync_channel), name="bus-resync"
+            )
+
+    async def disconnect(self) -> None:
+        self._connected = False
+        for pump in list(self._pumps.values()):
+            await _stop(pump)
+        self._pumps.clear()
+        await self._broadcast.disconnect()
+
+    async def publish(self, channel: str, message: str) -> bool:
+        """Publish; False (logged) when the bus cannot take it — readers resync later."""
+        try:
+            await self._broadcast.publish(channel, message)
+        except ConnectionError as lost:
+            logger.warning("bus: could not publish on %s: %s", channel, lost)
+            return False
+        return True
+
+    @contextlib.asynccontextmanager
+    async def listen(self, channel: str) -> AsyncIterator[Listener]:
+        """A local reader of `channel`, subscribed before this returns (no gap)."""
+        listener = Listener(self.queue_size)
+        listeners = self._listeners.setdefault(channel, set())
+        listeners.add(listener)
+        try:
+            if channel not in self._pumps:
+                ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._pumps[channel] = asyncio.create_task(
+                    self._pump(channel, ready), name=f"bus:{channel}"
+                )
+                await ready  # raises if subscribing failed
+            yield listener
+        finally:
+            listeners.discard(listener)
+            if not listeners:
+                del self._listeners[channel]
+                pump = self._pumps.pop(channel, None)
+                if pump is not None:
+                    await _stop(pump)
+
+    async def _pump(self, channel: str, ready: asyncio.Future[None] | None = None) -> None:
+        try:
+            async with self._broadcast.subscribe(channel) as subscriber:
+                if ready is not None:
+                    ready.set_result(None)
+                await self._deliver(channel, subscriber)
+        except Exception as failed:
+            if ready is not None and not ready.done():
+                ready.set_exception(failed)
+                return
+            raise
+
+    async def _deliver(self, channel: str, subscriber: Any) -> None:
+        while True:
+            event = await subscriber.get()
+            if channel == self._resync_channel:
+                for group in self._listeners.values():
+                    for listener in group:
+                        listener.put(RESYNC)
+                continue
+            for listener in self._listeners.get(channel, ()):
+                listener.put(event.message)
+
+    @property
+    def channels(self) -> int:
+        """Channels with a local reader (tests check that nothing is left behind)."""
+        return len(self._listeners)

@@ -1,0 +1,306 @@
+"""Watching calls: one observer per watched call, however many subscribers, and with a
+shared bus, however many gateway instances.
+
+A call is watched while anyone follows it (and for a grace period after the last one
+left). Its observer runs only while this instance holds the call's lease, so exactly one
+instance polls it; if that instance dies, another takes the lease over within its TTL.
+Push vendors (Genesys CometD) feed one stream per vendor instead of polling, under a
+lease of their own. Every change is published once to the bus: on the call's channel
+and on the channel of all calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import dataclasses
+import functools
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from datetime import UTC, datetime
+from typing import Any, Protocol, cast, runtime_checkable
+
+from app.adapters import Adapters
+from app.calls import CallId, CallSnapshot, CallState, Vendor
+from app.errors import CallNotFound, SwitchboardError
+from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
+from app.live.codec import CallEvent, decode_event, encode_event
+from app.live.leases import Leases
+
+logger = logging.getLogger("switchboard.live")
+
+# Vendors whose list API can report every call (for callEvents): polled as a list.
+LIST_POLLED: frozenset[Vendor] = frozenset({Vendor.VOIPNOW})
+
+
+@runtime_checkable
+class PushSource(Protocol):
+    """An adapter whose vendor pushes call changes (Genesys CometD)."""
+
+    def call_events(self) -> AsyncIterator[CallSnapshot]:
+        """Every change of every call the vendor reports, until cancelled. Reconnects by
+        itself; raises only for what it cannot recover from."""
+        ...
+
+
+class Watcher:
+    def __init__(
+        self,
+        adapters: Adapters,
+        bus: Bus,
+        leases: Leases,
+        *,
+        poll_interval: float = 1.0,
+        grace: float = 5.0,
+        lease_ttl: float = 5.0,
+        known_limit: int = 10_000,
+    ) -> None:
+        self.adapters = adapters
+        self.bus = bus
+        self.leases = leases
+        self.poll_interval = poll_interval
+        self.grace = grace
+        self.lease_ttl = lease_ttl
+        self._interest: collections.Counter[CallId] = collections.Counter()
+        self._everything = 0  # callEvents subscribers
+        # One task per watched call, per push vendor and per list-polled vendor.
+        self._observers: dict[object, asyncio.Task[None]] = {}
+        self._stops: dict[object, asyncio.TimerHandle] = {}
+        # The last state published (or seen on the bus) per call: events only on change.
+        self._known: collections.OrderedDict[CallId, CallSnapshot] = collections.OrderedDict()
+        self._known_limit = known_limit
+        self.leased: set[str] = set()  # leases this instance holds and observes under
+
+    # -- interest -------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def watching(self, call_id: CallId) -> AsyncIterator[None]:
+        """Keep `call_id` observed while the block runs (and `grace` seconds after)."""
+        self._interest[call_id] += 1
+        key = self._observer_key(call_id)
+        self._ensure(key)
+        try:
+            yield
+        finally:
+            self._interest[call_id] -= 1
+            if self._interest[call_id] <= 0:
+                del self._interest[call_id]
+                if not self._needed(key):
+                    self._stop_later(key)
+
+    @contextlib.asynccontextmanager
+    async def watching_everything(self) -> AsyncIterator[None]:
+        """Observe every call the list-capable vendors report (for callEvents)."""
+        self._everything += 1
+        keys = [("list", v) for v in LIST_POLLED if v in self.adapters.by_vendor]
+        keys += [("push", v) for v, a in self.adapters.by_vendor.items() if _pushes(a)]
+        for key in keys:
+            self._ensure(key)
+        try:
+            yield
+        finally:
+            self._everything -= 1
+            for key in keys:
+                if not self._needed(key):
+                    self._stop_later(key)
+
+    @property
+    def observers(self) -> int:
+        """Running observers (tests check that none is left behind)."""
+        return sum(1 for task in self._observers.values() if not task.done())
+
+    async def close(self) -> None:
+        for handle in self._stops.values():
+            handle.cancel()
+        self._stops.clear()
+        for task in list(self._observers.values()):
+            await _cancel(task)
+        self._observers.clear()
+
+    # -- publishing -----------------------------------------------------------------------
+
+    async def publish(self, snapshot: CallSnapshot, before: CallSnapshot | None = None) -> None:
+        """Publish `snapshot` if its state is news. Mutations call this too, with the call
+        as it was `before`, for a call nobody watched yet."""
+        if before is not None:
+            self._known.setdefault(before.call_id, before)
+        event = self._remember(snapshot)
+        if event is None:
+            return
+        text = encode_event(event)
+        await self.bus.publish(call_channel(snapshot.call_id), text)
+        await self.bus.publish(ALL_CALLS, text)
+
+    def _remember(self, snapshot: CallSnapshot) -> CallEvent | None:
+        call_id = snapshot.call_id
+        before = self._known.get(call_id)
+        self._known[call_id] = snapshot
+        self._known.move_to_end(call_id)
+        while len(self._known) > self._known_limit:
+            self._known.popitem(last=False)
+        if before is not None and before.state is snapshot.state:
+            return None
+        return CallEvent(snapshot, before.state if before else None, datetime.now(UTC))
+
+    def _learn(self, message: str | Resync) -> None:
+        """What another instance published: remember it so as not to publish it again."""
+        if isinstance(message, str):
+            event = decode_event(message)
+            self._known[event.call_id] = event.call
+
+    # -- observers ------------------------------------------------------------------------
+
+    def _observer_key(self, call_id: CallId) -> object:
+        if _pushes(self.adapters.by_vendor.get(call_id.vendor)):
+            return ("push", call_id.vendor)
+        return call_id
+
+    def _needed(self, key: object) -> bool:
+        if isinstance(key, CallId):
+            return self._interest[key] > 0
+        kind, vendor = cast(tuple[str, Vendor], key)
+        if self._everything > 0:
+            return True
+        return kind == "push" and any(c.vendor is vendor for c in self._interest)
+
+    def _ensure(self, key: object) -> None:
+        pending = self._stops.pop(key, None)
+        if pending is not None:
+            pending.cancel()
+        task = self._observers.get(key)
+        if task is None or task.done():
+            self._observers[key] = asyncio.create_task(self._observe(key), name=f"watch:{key}")
+
+    def _stop_later(self, key: object) -> None:
+        def stop() -> None:
+            self._stops.pop(key, None)
+            if not self._needed(key):
+                task = self._observers.pop(key, None)
+                if task is not None:
+                    task.cancel()
+
+        if self.grace <= 0:
+            stop()
+        else:
+            self._stops[key] = asyncio.get_running_loop().call_later(self.grace, stop)
+
+    async def _observe(self, key: object) -> None:
+        work: Callable[[], Coroutine[Any, Any, None]]
+        if isinstance(key, CallId):
+            work = functools.partial(self._poll_call, key)
+            lease, channel = f"call:{key}", call_channel(key)
+        else:
+            kind, vendor = cast(tuple[str, Vendor], key)
+            follow = self._poll_list if kind == "list" else self._follow_pushes
+            work = functools.partial(follow, vendor)
+            lease, channel = f"{kind}:{vendor.value}", ALL_CALLS
+        async with self.bus.listen(channel) as listener:
+            learner = asyncio.create_task(self._learn_from(listener))
+            try:
+                await self._while_leased(lease, work)
+            finally:
+                await _cancel(learner)
+
+    async def _learn_from(self, listener: Listener) -> None:
+        async for message in listener:
+            self._learn(message)
+
+    async def _while_leased(
+        self, lease: str, work: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
+        """Run `work` while this instance holds `lease`; wait for it otherwise. Returns
+        when `work` is done (the call ended)."""
+        while True:
+            if not await self.leases.acquire(lease, self.lease_ttl):
+                await asyncio.sleep(self.lease_ttl / 3)
+                continue
+            task = asyncio.create_task(work())
+            held = True
+            self.leased.add(lease)
+            try:
+                while not task.done():
+                    await asyncio.wait({task}, timeout=self.lease_ttl / 3)
+                    if not task.done() and not await self.leases.renew(lease, self.lease_ttl):
+                        logger.info("lost lease %s: another instance observes", lease)
+                        held = False
+                        break
+                if task.done():
+                    task.result()
+                    return
+            finally:
+                self.leased.discard(lease)
+                await _cancel(task)
+                if held:  # done, or stopped: let another instance take over at once
+                    await self.leases.release(lease)
+
+    async def _poll_call(self, call_id: CallId) -> None:
+        """Poll one call until it ends. Oracle's `hasChanged` only tells about the
+        previous poller, and queries poll too, so states are compared here."""
+        adapter = self.adapters[call_id.vendor]
+        while True:
+            try:
+                [result] = await adapter.fetch_many([call_id.native])
+            except SwitchboardError as failed:
+                logger.info("watch %s: %s", call_id, failed.message)
+            else:
+                snapshot = self._ended_if_gone(call_id, result)
+                if snapshot is not None:
+                    await self.publish(snapshot)
+                    if _finished(snapshot):
+                        return
+            await asyncio.sleep(self.poll_interval)
+
+    def _ended_if_gone(
+        self, call_id: CallId, result: CallSnapshot | SwitchboardError
+    ) -> CallSnapshot | None:
+        if isinstance(result, CallNotFound):
+            # VoipNow drops ended calls from its list: gone means ended.
+            last = self._known.get(call_id)
+            if last is None or last.state is CallState.ENDED:
+                return None
+            return dataclasses.replace(last, state=CallState.ENDED, vendor_state=None)
+        if isinstance(result, SwitchboardError):
+            logger.info("watch %s: %s", call_id, result.message)
+            return None
+        return result
+
+    async def _poll_list(self, vendor: Vendor) -> None:
+        adapter = self.adapters[vendor]
+        listed: set[CallId] = set()
+        while True:
+            try:
+                calls = await adapter.active_calls(None)
+            except SwitchboardError as failed:
+                logger.info("watch %s calls: %s", vendor.value, failed.message)
+            else:
+                now_listed = {call.call_id for call in calls}
+                for call in calls:
+                    await self.publish(call)
+                for gone in listed - now_listed:
+                    snapshot = self._ended_if_gone(gone, CallNotFound("gone"))
+                    if snapshot is not None:
+                        await self.publish(snapshot)
+                listed = now_listed
+            await asyncio.sleep(self.poll_interval)
+
+    async def _follow_pushes(self, vendor: Vendor) -> None:
+        source = self.adapters.by_vendor[vendor]
+        assert isinstance(source, PushSource)
+        async for snapshot in source.call_events():
+            if self._everything > 0 or self._interest[snapshot.call_id] > 0:
+                await self.publish(snapshot)
+
+
+def _pushes(adapter: object) -> bool:
+    return isinstance(adapter, PushSource)
+
+
+def _finished(snapshot: CallSnapshot) -> bool:
+    return snapshot.state is CallState.ENDED
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
