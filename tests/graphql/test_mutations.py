@@ -278,3 +278,81 @@ async def test_start_call_is_not_supported_for_verba(gateway: Gateway) -> None:
     body = await gateway.client.execute(START, {"input": {"vendor": "VERBA", "to": "8856"}})
     assert error_of(body) == {"code": "NOT_SUPPORTED", "vendor": "verba"}
     assert gateway.control.requests == []
+
+
+VOIPNOW = DEMO_IDS[Vendor.VOIPNOW]
+
+
+async def test_voipnow_hold_and_retrieve_act_on_the_own_view(gateway: Gateway) -> None:
+    held = await operate(gateway, "holdCall", VOIPNOW)
+    assert held["data"]["holdCall"]["state"] == "HELD"
+    puts = [r for r in gateway.control.requests if r.method == "PUT"]
+    assert len(puts) == 1
+    views = await gateway.client.execute(
+        "query($id: ID!) { call(id: $id) { ... on VoipNowCall { views { id onHold holder } } } }",
+        {"id": VOIPNOW},
+    )
+    own = next(v for v in views["data"]["call"]["views"] if v["id"] == "00")
+    assert own["onHold"] is not None
+    assert own["holder"] == 1
+    retrieved = await operate(gateway, "retrieveCall", VOIPNOW)
+    assert retrieved["data"]["retrieveCall"]["state"] == "CONNECTED"
+
+
+@pytest.mark.parametrize("status", [200, 202, 204])
+async def test_voipnow_hold_accepts_each_documented_success_code(
+    gateway: Gateway, status: int
+) -> None:
+    from app.emulators.voipnow import VoipNowEmulator
+
+    gateway.emulator.emulator(VoipNowEmulator).store.action_status = status
+    body = await operate(gateway, "holdCall", VOIPNOW)
+    assert body["data"]["holdCall"]["state"] == "HELD"
+
+
+async def test_voipnow_hangup_ends_the_call_that_then_leaves_the_list(gateway: Gateway) -> None:
+    body = await operate(gateway, "hangupCall", VOIPNOW)
+    assert body["data"]["hangupCall"]["state"] == "ENDED"
+    after = await gateway.client.execute(
+        "query($id: ID!) { call(id: $id) { id } }", {"id": VOIPNOW}
+    )
+    assert after["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_voipnow_unconfirmed_hold_times_out(quick: Gateway) -> None:
+    from app.emulators.voipnow import VoipNowEmulator
+
+    quick.emulator.emulator(VoipNowEmulator).store.apply_actions = False
+    error = error_of(await operate(quick, "holdCall", VOIPNOW))
+    assert error["code"] == "VENDOR_TIMEOUT"
+    assert error["lastKnownState"] == "CONNECTED"
+
+
+async def test_voipnow_hold_whose_answer_is_lost_is_confirmed_not_resent(
+    gateway: Gateway,
+) -> None:
+    gateway.control.set_fault("voipnow", Fault(drop_after=True, methods=("PUT",)))
+    body = await operate(gateway, "holdCall", VOIPNOW)
+    assert body["data"]["holdCall"]["state"] == "HELD"
+    assert writes(gateway, "voipnow") == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "typename"),
+    [
+        ({"vendor": "VOIPNOW", "from": "0003*210", "to": "0003*024"}, "VoipNowCall"),
+        ({"vendor": "GENESYS", "to": "5001", "userData": {"Product": "Guitars"}}, "GenesysCall"),
+    ],
+)
+async def test_start_call_answers_a_call_that_can_be_queried_at_once(
+    gateway: Gateway, given: dict[str, Any], typename: str
+) -> None:
+    body = await gateway.client.execute(START, {"input": given})
+    started = body["data"]["startCall"]
+    assert started["__typename"] == typename
+    assert started["state"] in {"DIALING", "RINGING", "CONNECTED"}
+    again = await gateway.client.execute(
+        "query($id: ID!) { call(id: $id) { id state } }", {"id": started["id"]}
+    )
+    assert again["data"]["call"]["id"] == started["id"]
+    assert writes(gateway, given["vendor"].lower()) == 1

@@ -1,0 +1,52 @@
+"""A websocket client that reads too slowly: its queue stays bounded, control messages
+are kept, the oldest data messages go, and the drops are counted."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+from app.graphql.schema import build_schema
+from app.graphql.websocket import TRANSPORT_WS, Connection, SubscriptionServer, WebSocketLimits
+
+
+class StalledSocket:
+    """A transport whose client never reads: every send waits."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+        self.unblock = asyncio.Event()
+
+    async def send_text(self, text: str) -> None:
+        await self.unblock.wait()
+        self.sent.append(text)
+
+
+async def no_context(params: dict[str, Any]) -> Any:
+    raise AssertionError("not used")
+
+
+async def test_slow_reader_keeps_only_the_latest_data_messages() -> None:
+    limits = WebSocketLimits(send_queue=4)
+    server = SubscriptionServer(build_schema(), no_context, limits)
+    socket = StalledSocket()
+    connection = Connection(server, cast(Any, socket), TRANSPORT_WS)
+    sender = asyncio.create_task(connection._send_loop())
+    try:
+        connection.send_data("1", '{"data":{"n":0}}')
+        await asyncio.sleep(0)  # the sender takes message 0 and blocks on the socket
+        for n in range(1, 20):
+            connection.send_data("1", f'{{"data":{{"n":{n}}}}}')
+        connection.send_complete("1")
+        socket.unblock.set()
+        async with asyncio.timeout(5):
+            while len(socket.sent) < 6:  # noqa: ASYNC110 (the sender drains in the background)
+                await asyncio.sleep(0.01)
+    finally:
+        sender.cancel()
+    received = socket.sent
+    assert received[0].endswith('"payload":{"data":{"n":0}}}')
+    # Four latest data messages kept, in order, then the completion.
+    assert [r.rsplit('"n":', 1)[1].split("}")[0] for r in received[1:5]] == ["16", "17", "18", "19"]
+    assert received[5] == '{"id": "1", "type": "complete"}'
+    assert connection.dropped == 15
