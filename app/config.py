@@ -56,6 +56,7 @@ class Settings:
     ws_init_timeout: float = 10.0
     ws_send_queue: int = 64
     graphiql: bool = True
+    access_log: bool = True
     introspection: bool = True
     simulate: bool = True
 
@@ -103,6 +104,7 @@ class Settings:
             ws_init_timeout=float(get("WS_INIT_TIMEOUT", str(defaults.ws_init_timeout))),
             ws_send_queue=int(get("WS_SEND_QUEUE", str(defaults.ws_send_queue))),
             graphiql=_flag(get("GRAPHIQL", "1")),
+            access_log=_flag(get("ACCESS_LOG", "1")),
             introspection=_flag(get("INTROSPECTION", "1")),
             simulate=_flag(get("SIMULATE", "1")),
         )
