@@ -10,6 +10,7 @@ from typing import Any, Final
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -92,6 +93,9 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         partial(QueryDepthLimiter, max_depth=settings.max_depth),
         partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
     ]
+    if not settings.introspection:
+        # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
+        extensions.append(DisableIntrospection)
     schema = SwitchboardSchema(
         query=Query,
         mutation=Mutation,

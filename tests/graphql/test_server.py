@@ -146,3 +146,13 @@ async def test_the_server_keeps_serving_after_bad_requests(gateway: Gateway) -> 
     await test_oversized_body_is_refused_before_parsing(gateway)
     body = await gateway.client.execute("{ __typename }")
     assert body == {"data": {"__typename": "Query"}}
+
+
+async def test_without_introspection_routers_still_get_the_sdl(
+    emulator_server: EmulatorServer,
+) -> None:
+    async with serve_gateway(emulator_server, introspection=False) as gateway:
+        refused = await gateway.client.execute("{ __schema { queryType { name } } }")
+        served = await gateway.client.execute("{ _service { sdl } }")
+    assert refused["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert served["data"]["_service"]["sdl"] == build_schema().as_str()
