@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# tests/federation's Node packages (composers, Hive Gateway), installed from the lockfile.
+FED       := tests/federation
+FED_STAMP := $(FED)/node_modules/.installed
 
-.PHONY: install run emulate test lint schema bench clean
+.PHONY: install federation-deps run emulate test lint schema bench clean
 
 install: $(STAMP)
 
@@ -14,13 +17,29 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+federation-deps: $(FED_STAMP)
+
+# Without npm (a laptop without Node) the federation tests skip, saying why; under CI
+# (CI set, not false/0) that is an error here already.
+$(FED_STAMP): $(FED)/package.json $(FED)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		echo "npm ci in $(FED)"; \
+		cd $(FED) && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
+			&& touch node_modules/.installed; \
+	else \
+		case "$$CI" in \
+			""|0|false|FALSE|False) echo "npm not found: the federation tests will skip";; \
+			*) echo "npm not found: CI needs Node >= 20 and npm for $(FED)" >&2; exit 1;; \
+		esac; \
+	fi
+
 run: install
 	$(PY) -m app
 
 emulate: install
 	$(PY) -m app emulate
 
-test: install
+test: install $(FED_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -32,4 +51,4 @@ schema: install
 	$(PY) -m app export-schema > schema.graphql
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(FED)/node_modules
