@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 from app.calls import Vendor
 
@@ -62,52 +63,35 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Every field from `SWITCHBOARD_<FIELD>` (e.g. SWITCHBOARD_POLL_INTERVAL), typed
+        like its default; vendors from `SWITCHBOARD_<VENDOR>_URL` and credentials."""
         env = os.environ if env is None else env
         defaults = cls()
-
-        def get(name: str, default: str) -> str:
-            return env.get(f"SWITCHBOARD_{name}", default)
-
-        vendors: dict[Vendor, VendorSettings] = {}
-        for vendor in Vendor:
-            prefix = vendor.name
-            url = get(f"{prefix}_URL", "")
-            if url:
-                vendors[vendor] = VendorSettings(
-                    url,
-                    {
-                        name: Secret(get(f"{prefix}_{name.upper()}", ""))
-                        for name in CREDENTIAL_NAMES[vendor]
-                    },
-                )
-        return cls(
-            host=get("HOST", defaults.host),
-            port=int(get("PORT", str(defaults.port))),
-            vendors=vendors,
-            vendor_timeout=float(get("VENDOR_TIMEOUT", str(defaults.vendor_timeout))),
-            vendor_concurrency=int(get("VENDOR_CONCURRENCY", str(defaults.vendor_concurrency))),
-            confirm_timeout=float(get("CONFIRM_TIMEOUT", str(defaults.confirm_timeout))),
-            confirm_interval=float(get("CONFIRM_INTERVAL", str(defaults.confirm_interval))),
-            max_ids=int(get("MAX_IDS", str(defaults.max_ids))),
-            max_depth=int(get("MAX_DEPTH", str(defaults.max_depth))),
-            max_aliases=int(get("MAX_ALIASES", str(defaults.max_aliases))),
-            max_tokens=int(get("MAX_TOKENS", str(defaults.max_tokens))),
-            max_body_bytes=int(get("MAX_BODY_BYTES", str(defaults.max_body_bytes))),
-            broadcast_url=get("BROADCAST_URL", defaults.broadcast_url),
-            poll_interval=float(get("POLL_INTERVAL", str(defaults.poll_interval))),
-            watch_grace=float(get("WATCH_GRACE", str(defaults.watch_grace))),
-            lease_ttl=float(get("LEASE_TTL", str(defaults.lease_ttl))),
-            ws_max_subscriptions=int(
-                get("WS_MAX_SUBSCRIPTIONS", str(defaults.ws_max_subscriptions))
-            ),
-            ws_keep_alive=float(get("WS_KEEP_ALIVE", str(defaults.ws_keep_alive))),
-            ws_init_timeout=float(get("WS_INIT_TIMEOUT", str(defaults.ws_init_timeout))),
-            ws_send_queue=int(get("WS_SEND_QUEUE", str(defaults.ws_send_queue))),
-            graphiql=_flag(get("GRAPHIQL", "1")),
-            access_log=_flag(get("ACCESS_LOG", "1")),
-            introspection=_flag(get("INTROSPECTION", "1")),
-            simulate=_flag(get("SIMULATE", "1")),
-        )
+        values: dict[str, Any] = {}
+        for setting in fields(cls):
+            raw = env.get(f"SWITCHBOARD_{setting.name.upper()}")
+            if raw is None or setting.name == "vendors":
+                continue
+            default = getattr(defaults, setting.name)
+            try:
+                values[setting.name] = _parse(raw, type(default))
+            except ValueError:
+                raise ValueError(
+                    f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
+                    f"{type(default).__name__} like {default!r}"
+                ) from None
+        values["vendors"] = {
+            vendor: VendorSettings(
+                url,
+                {
+                    name: Secret(env.get(f"SWITCHBOARD_{vendor.name}_{name.upper()}", ""))
+                    for name in CREDENTIAL_NAMES[vendor]
+                },
+            )
+            for vendor in Vendor
+            if (url := env.get(f"SWITCHBOARD_{vendor.name}_URL", ""))
+        }
+        return cls(**values)
 
     @property
     def uses_emulators(self) -> bool:
@@ -128,5 +112,7 @@ class Settings:
         )
 
 
-def _flag(value: str) -> bool:
-    return value.strip().lower() not in {"0", "false", "no", "off", ""}
+def _parse(raw: str, kind: type) -> Any:
+    if kind is bool:
+        return raw.strip().lower() not in {"0", "false", "no", "off", ""}
+    return kind(raw)
