@@ -21,12 +21,13 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app.adapters import Adapters
-from app.call_control import CallControl, PollingWaiter
+from app.call_control import CallControl
 from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.schema import SwitchboardSchema, build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.live.bus import Bus
+from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.leases import leases_for
 from app.live.watcher import Watcher
 from app.vendors.registry import build_adapters
@@ -174,7 +175,7 @@ def create_app(settings: Settings) -> Starlette:
     control = CallControl(
         adapters,
         confirm_timeout=settings.confirm_timeout,
-        waiter=PollingWaiter(adapters, settings.confirm_interval),
+        waiter=NotifiedOrPolledWaiter(adapters, bus, settings.confirm_interval),
         on_confirmed=watcher.publish,
     )
     services = Services(settings, adapters, bus, watcher, control)

@@ -300,3 +300,19 @@ async def test_clients_that_vanish_leave_nothing_behind(live: Gateway) -> None:
     await eventually(lambda: not server.connections and not server.shared)
     await eventually(lambda: watcher.observers == 0 and bus.channels == 0)
     await eventually(lambda: not tasks_of_ours())
+
+
+async def test_hold_is_confirmed_by_the_vendor_notification(
+    emulator_server: EmulatorServer,
+) -> None:
+    """With reads far apart, only Genesys' CometD event can confirm the hold in time."""
+    genesys = DEMO_IDS[Vendor.GENESYS]
+    async with (
+        serve_gateway(emulator_server, confirm_timeout=3, confirm_interval=60) as gateway,
+        graphql_ws(gateway.url) as ws,
+    ):
+        await ws.subscribe("1", CALL_UPDATED, {"id": genesys})  # the call is watched: push
+        await ws.data("1")
+        body = await gateway.client.execute(HOLD, {"id": genesys})
+        assert body["data"]["holdCall"]["state"] == "HELD"
+        assert (await ws.data("1"))["data"]["callUpdated"]["state"] == "HELD"
