@@ -10,6 +10,7 @@ from typing import Any, Final
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -86,16 +87,22 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     # Factories, not instances: an extension instance holds one request's state.
     # ParserCache and ValidationCache keep their LRU at module level, so the caches are
     # shared across requests all the same (~4x throughput on small queries).
+    # The validation cache is keyed by the rule classes too, and QueryDepthLimiter and
+    # MaxAliasesLimiter make a new rule class per instance: their rules are made once
+    # here, else every request would miss the cache and validate again.
+    rules = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
+    if not settings.introspection:
+        # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
+        rules += DisableIntrospection().validation_rules
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(QueryDepthLimiter, max_depth=settings.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+        partial(AddValidationRules, rules),
     ]
-    if not settings.introspection:
-        # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
-        extensions.append(DisableIntrospection)
     schema = SwitchboardSchema(
         query=Query,
         mutation=Mutation,
