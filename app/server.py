@@ -3,64 +3,28 @@ services behind them, opened and closed with the lifespan."""
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from cross_web import HTTPException
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from app.adapters import Adapters
 from app.call_control import CallControl
 from app.config import Settings
 from app.graphql.context import Context
-from app.graphql.schema import SwitchboardSchema, build_schema
+from app.graphql.http import GraphQLEndpoint
+from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.leases import leases_for
 from app.live.watcher import Watcher
 from app.vendors.registry import build_adapters
-
-# What GraphiQL opens with: the demo calls of all five vendors in one request.
-EXAMPLE_QUERY = """\
-# switchboard: one GraphQL API over five telephony vendors.
-# Press the play button (Ctrl-Enter) to fetch the demo calls.
-query DemoCalls {
-  calls(ids: [
-    "genesys:01RCC3N118B1V0SL8O7GK2LAES000010"
-    "huawei:645735364434067472"
-    "oracle:1TfU02Xfme2GMuzfUh0rkdgvz4"
-    "voipnow:12/0003*210/b817d2618fe6f1804333"
-    "verba:a8343631-9f35-4a3a-83f0-9e81592339fb"
-  ]) {
-    __typename
-    id
-    vendor
-    state
-    vendorState
-    capabilities
-    startedAt
-    ... on GenesysCall { connId dnis callType userData recording { id } }
-    ... on HuaweiCall { caller called reasonCode reason }
-    ... on OracleCall { more hasChanged }
-    ... on VoipNowCall { extension views { id extension status onHold } }
-  }
-  activeCalls(vendor: GENESYS) { id state }
-}
-"""
-
-_EXAMPLE_QUERY_JS = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 
 
 @dataclass
@@ -84,81 +48,6 @@ class Services:
         )
 
 
-class GraphQLApp(GraphQL[Context, None]):
-    """Strawberry's HTTP view with our context and our GraphiQL start page."""
-
-    def __init__(self, schema: SwitchboardSchema, services: Services) -> None:
-        super().__init__(schema, graphql_ide="graphiql" if services.settings.graphiql else None)
-        self.services = services
-        self._ide_html = _EXAMPLE_QUERY_JS.sub(
-            lambda _: f"const EXAMPLE_QUERY = {json.dumps(EXAMPLE_QUERY)};",
-            self.graphql_ide_html,
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
-            return
-        try:
-            response = await self.run(Request(scope, receive))
-        except HTTPException as refused:
-            # Strawberry answers these in plain text; clients expect a coded GraphQL error.
-            response = graphql_error_response(refused.reason, refused.status_code)
-        await response(scope, receive, send)
-
-    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return self.services.context()
-
-    async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self._ide_html)
-
-
-def graphql_error_response(message: str, status_code: int) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
-        status_code=status_code,
-    )
-
-
-class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413, before anything parses them."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-
-        async def counted_receive() -> Any:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counted_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"Request body larger than {self.max_bytes} bytes."
-        await graphql_error_response(message, 413)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
 def create_app(settings: Settings) -> Starlette:
     """The gateway for `settings`. Vendor sessions open and close with the lifespan."""
     adapters = build_adapters(settings)
@@ -180,7 +69,12 @@ def create_app(settings: Settings) -> Starlette:
     )
     services = Services(settings, adapters, bus, watcher, control)
     schema = build_schema(settings)
-    graphql = GraphQLApp(schema, services)
+    graphql = GraphQLEndpoint(
+        schema,
+        services.context,
+        graphiql=settings.graphiql,
+        max_body_bytes=settings.max_body_bytes,
+    )
 
     async def subscription_context(params: dict[str, Any]) -> Context:
         return services.context(params)
@@ -223,7 +117,6 @@ def create_app(settings: Settings) -> Starlette:
             await adapters.close()
 
     app = Starlette(
-        middleware=[Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)],
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", subscriptions),
