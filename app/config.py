@@ -56,6 +56,7 @@ class Settings:
     ws_keep_alive: float = 15.0
     ws_init_timeout: float = 10.0
     ws_send_queue: int = 64
+    ws_deflate: bool = False
     graphiql: bool = True
     access_log: bool = True
     introspection: bool = True
