@@ -77,7 +77,7 @@ class SubscriptionServer:
             await websocket.close(code=4406, reason="Subprotocol not acceptable")
             return
         await websocket.accept(subprotocol=protocol)
-        connection = Connection(self, websocket, protocol)
+        connection = Connection(self, websocket, protocol, send)
         self.connections.add(connection)
         self._start_keep_alive()
         try:
@@ -105,10 +105,16 @@ class SubscriptionServer:
             self._keep_alive = asyncio.create_task(self._keep_alive_loop(), name="ws-keepalive")
 
     async def _keep_alive_loop(self) -> None:
+        # Legacy graphql-ws clients expect "ka" messages. graphql-transport-ws needs no
+        # application pings (each would cost a pong from every client): the websocket's
+        # own pings, sent by uvicorn, keep those connections alive.
         while self.connections:
             await asyncio.sleep(self.limits.keep_alive)
-            for connection in list(self.connections):
-                connection.keep_alive()
+            for index, connection in enumerate(list(self.connections)):
+                if connection.protocol == LEGACY_WS:
+                    connection.keep_alive()
+                if index % 500 == 499:
+                    await asyncio.sleep(0)  # let deliveries through during a long round
 
     async def join(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         query, variables, name = _operation(payload)
@@ -219,22 +225,28 @@ class SharedExecution:
 class Connection:
     """One websocket client: its protocol state, operations and bounded send queue."""
 
-    def __init__(self, server: SubscriptionServer, websocket: WebSocket, protocol: str) -> None:
+    def __init__(
+        self, server: SubscriptionServer, websocket: WebSocket, protocol: str, send: Send
+    ) -> None:
         self.server = server
         self.websocket = websocket
         self.protocol = protocol
+        self._send = send  # the raw ASGI send: frames skip Starlette's per-send checks
         self.params: dict[str, Any] = {}
         self.acknowledged = False
         self.operations: dict[str, SharedExecution | None] = {}
         self.dropped = 0
+        # Frames waiting to be sent: (is data, text). A sender task runs only while there
+        # are some, so an idle connection costs no task.
         self._outbox: collections.deque[tuple[bool, str]] = collections.deque()
-        self._wake = asyncio.Event()
+        self._data_queued = 0
+        self._sender: asyncio.Task[None] | None = None
+        self._prefixes: dict[str, str] = {}  # op id -> the start of its data frames
         self._closed = False
 
     # -- receiving ------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        sender = asyncio.create_task(self._send_loop())
         try:
             async with asyncio.timeout(self.server.limits.init_timeout):
                 await self._handle(await self._receive())
@@ -250,9 +262,10 @@ class Connection:
             self._closed = True
             for op_id in list(self.operations):
                 await self._leave(op_id)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
+            if self._sender is not None:
+                self._sender.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sender
 
     async def _receive(self) -> dict[str, Any]:
         message = await self.websocket.receive()
@@ -329,6 +342,7 @@ class Connection:
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def _leave(self, op_id: str) -> None:
+        self._prefixes.pop(op_id, None)
         shared = self.operations.pop(op_id, None)
         if shared is not None:
             await shared.remove(self, op_id)
@@ -336,17 +350,21 @@ class Connection:
     # -- sending --------------------------------------------------------------------------
 
     def send_data(self, op_id: str, payload: str) -> None:
-        kind = "next" if self.protocol == TRANSPORT_WS else "data"
-        self._queue(True, f'{{"id":{json.dumps(op_id)},"type":"{kind}","payload":{payload}}}')
+        prefix = self._prefixes.get(op_id)
+        if prefix is None:
+            kind = "next" if self.protocol == TRANSPORT_WS else "data"
+            prefix = f'{{"id":{json.dumps(op_id)},"type":"{kind}","payload":'
+            self._prefixes[op_id] = prefix
+        self._queue(True, prefix + payload + "}")
 
     def send_error(self, op_id: str, errors: list[dict[str, Any]]) -> None:
         payload: Any = errors if self.protocol == TRANSPORT_WS else errors[0]
         self._queue(False, json.dumps({"id": op_id, "type": "error", "payload": payload}))
-        self.operations.pop(op_id, None)
+        self._forget(op_id)
 
     def send_complete(self, op_id: str) -> None:
-        self.operations.pop(op_id, None)
         self._queue(False, json.dumps({"id": op_id, "type": "complete"}))
+        self._forget(op_id)
 
     def keep_alive(self) -> None:
         if self.acknowledged:
@@ -354,30 +372,39 @@ class Connection:
                 False, '{"type":"ping"}' if self.protocol == TRANSPORT_WS else '{"type":"ka"}'
             )
 
+    def _forget(self, op_id: str) -> None:
+        self.operations.pop(op_id, None)
+        self._prefixes.pop(op_id, None)
+
     def _queue(self, is_data: bool, text: str) -> None:
         if self._closed:
             return
-        data_queued = sum(1 for queued, _ in self._outbox if queued) if is_data else 0
-        if is_data and data_queued >= self.server.limits.send_queue:
-            # Slow reader: drop its oldest undelivered data message (latest state wins).
-            for index, (queued, _) in enumerate(self._outbox):
-                if queued:
-                    del self._outbox[index]
-                    self.dropped += 1
-                    break
+        if is_data:
+            if self._data_queued >= self.server.limits.send_queue:
+                # Slow reader: drop its oldest undelivered data message (latest state wins).
+                for index, (queued, _) in enumerate(self._outbox):
+                    if queued:
+                        del self._outbox[index]
+                        self._data_queued -= 1
+                        self.dropped += 1
+                        break
+            self._data_queued += 1
         self._outbox.append((is_data, text))
-        self._wake.set()
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._drain())
 
-    async def _send_loop(self) -> None:
+    async def _drain(self) -> None:
+        send = self._send
         try:
-            while True:
-                while not self._outbox:
-                    self._wake.clear()
-                    await self._wake.wait()
-                _, text = self._outbox.popleft()
-                await self.websocket.send_text(text)
+            while self._outbox:
+                is_data, text = self._outbox.popleft()
+                if is_data:
+                    self._data_queued -= 1
+                await send({"type": "websocket.send", "text": text})
         except (OSError, RuntimeError):
             self._closed = True  # the client went away; serve() notices on receive
+        finally:
+            self._sender = None
 
     async def _close(self, code: int, reason: str) -> None:
         self._closed = True

@@ -11,15 +11,15 @@ from app.graphql.websocket import TRANSPORT_WS, Connection, SubscriptionServer, 
 
 
 class StalledSocket:
-    """A transport whose client never reads: every send waits."""
+    """An ASGI websocket send whose client does not read: every send waits."""
 
     def __init__(self) -> None:
         self.sent: list[str] = []
         self.unblock = asyncio.Event()
 
-    async def send_text(self, text: str) -> None:
+    async def __call__(self, message: dict[str, Any]) -> None:
         await self.unblock.wait()
-        self.sent.append(text)
+        self.sent.append(message["text"])
 
 
 async def no_context(params: dict[str, Any]) -> Any:
@@ -30,23 +30,21 @@ async def test_slow_reader_keeps_only_the_latest_data_messages() -> None:
     limits = WebSocketLimits(send_queue=4)
     server = SubscriptionServer(build_schema(), no_context, limits)
     socket = StalledSocket()
-    connection = Connection(server, cast(Any, socket), TRANSPORT_WS)
-    sender = asyncio.create_task(connection._send_loop())
-    try:
-        connection.send_data("1", '{"data":{"n":0}}')
-        await asyncio.sleep(0)  # the sender takes message 0 and blocks on the socket
-        for n in range(1, 20):
-            connection.send_data("1", f'{{"data":{{"n":{n}}}}}')
-        connection.send_complete("1")
-        socket.unblock.set()
-        async with asyncio.timeout(5):
-            while len(socket.sent) < 6:  # noqa: ASYNC110 (the sender drains in the background)
-                await asyncio.sleep(0.01)
-    finally:
-        sender.cancel()
+    connection = Connection(server, cast(Any, None), TRANSPORT_WS, cast(Any, socket))
+    connection.send_data("1", '{"data":{"n":0}}')
+    await asyncio.sleep(0)  # the sender takes message 0 and blocks on the socket
+    for n in range(1, 20):
+        connection.send_data("1", f'{{"data":{{"n":{n}}}}}')
+    connection.send_complete("1")
+    socket.unblock.set()
+    async with asyncio.timeout(5):
+        while len(socket.sent) < 6:  # noqa: ASYNC110 (the sender drains in the background)
+            await asyncio.sleep(0.01)
     received = socket.sent
     assert received[0].endswith('"payload":{"data":{"n":0}}}')
     # Four latest data messages kept, in order, then the completion.
     assert [r.rsplit('"n":', 1)[1].split("}")[0] for r in received[1:5]] == ["16", "17", "18", "19"]
     assert received[5] == '{"id": "1", "type": "complete"}'
     assert connection.dropped == 15
+    await asyncio.sleep(0)
+    assert connection._sender is None  # idle again: no task left
