@@ -43,12 +43,16 @@ test: install $(FED_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check app tests
-	$(VENV)/bin/ruff format --check app tests
+	$(VENV)/bin/ruff check app tests bench
+	$(VENV)/bin/ruff format --check app tests bench
 	$(VENV)/bin/mypy
 
 schema: install
 	$(PY) -m app export-schema > schema.graphql
+
+# Benchmarks (bench/README.md): installs its own tools, writes bench/RESULTS.md; ~8 min.
+bench: install
+	bash bench/run.sh $(BENCH)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(FED)/node_modules
