@@ -1,8 +1,10 @@
 """B3 (idle side): what 10,000 idle websocket subscribers cost the gateway between changes.
 
-The gateway pings every graphql-transport-ws connection every SWITCHBOARD_WS_KEEP_ALIVE
-seconds (default 15), all connections in one round, and graphql-ws clients answer each
-ping with a pong. This measures those rounds: N subscribers on one call (same setup as
+The gateway used to ping every graphql-transport-ws connection every
+SWITCHBOARD_WS_KEEP_ALIVE seconds (default 15), all in one round, each answered with a
+pong; it now sends those clients no application pings (uvicorn's websocket-level pings
+keep them alive) and keeps "ka" rounds for legacy graphql-ws clients only. This
+measures those rounds: N subscribers on one call (same setup as
 bench/b3_fanout.py: emulators and gateway processes, subscribers in client processes
 that answer pings like the graphql-ws library does), keep-alive shortened to
 `--keep-alive` seconds so that a few rounds fit in `--observe` seconds, and nothing else
@@ -75,9 +77,16 @@ def measure(procs: Processes, args: argparse.Namespace) -> dict[str, Any]:
         log(f"  round: {count} pings over {rounds[-1]['span_ms']} ms, CPU {cpu:.2f} s, GC {gc}")
     # What the rounds add: all the CPU of the observed stretch beyond the baseline rate,
     # per round that fell in it (a round's pongs and collections spill past any window).
-    stretch = [(t, c) for t, c in run.cpu if found and found[0][0] <= t <= found[-1][1] + SETTLE]
+    if found:
+        stretch = [(t, c) for t, c in run.cpu if found[0][0] <= t <= found[-1][1] + SETTLE]
+    else:
+        # No pings at all: the gateway sends graphql-transport-ws clients no application
+        # pings (uvicorn's websocket pings keep them alive), so what rounds would add is
+        # whatever the observed stretch costs beyond the baseline.
+        log("  no keep-alive pings reached the graphql-transport-ws subscribers")
+        stretch = run.cpu
     extra = stretch[-1][1] - stretch[0][1] - baseline_rate * (stretch[-1][0] - stretch[0][0])
-    per_round = extra / max(1, len(found))
+    per_round = max(0.0, extra) / max(1, len(found))
     return {
         "subscribers": args.subscribers,
         "keep_alive_s": args.keep_alive,

@@ -66,7 +66,7 @@ if want b3; then
         $PY -m pip install --quiet --no-deps --target bench/.deps 'wsproto==1.3.2'
     fi
     step "B3 fan-out: 1,000 and 10,000 websocket subscribers on 1 and 100 calls (~2.5 min)"
-    $PY -m bench.b3_fanout --compare no-deflate,ws-direct,gc-freeze,wsproto,websockets
+    $PY -m bench.b3_fanout --compare gc-freeze,wsproto,websockets
     step "B3 idle side: keep-alive rounds with 10,000 subscribers (~70 s)"
     $PY -m bench.b3_keepalive
 fi
