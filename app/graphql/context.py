@@ -36,6 +36,12 @@ class Context:
             self._call_loaders[vendor] = loader
         return loader
 
+    def forget_loaded(self) -> None:
+        """Drop what the loaders cached. A subscription keeps its context for its whole
+        life; each of its events must read fresh data, not the first event's."""
+        self._call_loaders.clear()
+        self._recording_loader = None
+
     async def load_call(self, call_id: CallId) -> CallSnapshot:
         snapshot: CallSnapshot = await self.call_loader(call_id.vendor).load(call_id.native)
         return snapshot

@@ -56,6 +56,7 @@ class Subscription:
             snapshot = await _current(info, call_id)
             yield snapshot  # type: ignore[misc]
             while snapshot.state is not CallState.ENDED:
+                info.context.forget_loaded()
                 message = await updates.get()
                 latest = (
                     await _current(info, call_id)
@@ -90,6 +91,7 @@ class Subscription:
                     continue
                 if states and event.call.state not in states:
                     continue
+                info.context.forget_loaded()
                 yield event  # type: ignore[misc]
 
 

@@ -316,3 +316,22 @@ async def test_hold_is_confirmed_by_the_vendor_notification(
         body = await gateway.client.execute(HOLD, {"id": genesys})
         assert body["data"]["holdCall"]["state"] == "HELD"
         assert (await ws.data("1"))["data"]["callUpdated"]["state"] == "HELD"
+
+
+async def test_each_update_reads_linked_data_afresh(live: Gateway) -> None:
+    """The subscription's context lives as long as it does: its loaders must not serve
+    the first event's recording to later events."""
+    from app.emulators.verba import GENESYS_DEMO_RECORDING_ID, VerbaEmulator
+
+    genesys = DEMO_IDS[Vendor.GENESYS]
+    query = """subscription($id: ID!) {
+      callUpdated(id: $id) { state ... on GenesysCall { recording { callId } } }
+    }"""
+    async with graphql_ws(live.url) as ws:
+        await ws.subscribe("1", query, {"id": genesys})
+        first = (await ws.data("1"))["data"]["callUpdated"]
+        assert first["recording"] == {"callId": GENESYS_DEMO_RECORDING_ID}
+        live.emulator.emulator(VerbaEmulator).end_recording(GENESYS_DEMO_RECORDING_ID)
+        await live.client.execute(HOLD, {"id": genesys})
+        second = (await ws.data("1"))["data"]["callUpdated"]
+        assert second == {"state": "HELD", "recording": None}
