@@ -118,6 +118,8 @@ class SubscriptionServer:
 
     async def join(self, connection: Connection, op_id: str, payload: dict[str, Any]) -> None:
         query, variables, name = _operation(payload)
+        # Shared by everyone sending the same operation: nothing in the answer depends on
+        # who asks. Once answers depend on the subscriber (auth), the key must say who.
         key = (query, json.dumps(variables, sort_keys=True), name)
         shared = self.shared.get(key)
         if shared is None:
