@@ -183,13 +183,17 @@ class GraphQLEndpoint:
             refusal = "Expected a JSON object with a string `query`, object `variables`."
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
+        context = self.context()
         result = await self.schema.execute(
             query,
             variable_values=variables,
-            context_value=self.context(),
+            context_value=context,
             operation_name=name,
             allowed_operation_types=_HTTP_OPERATIONS,
         )
+        # graphql-core's executor leaves reference cycles behind; without its loaders the
+        # context no longer drags their futures and snapshots into them.
+        context.forget_loaded()
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [error.formatted for error in result.errors]

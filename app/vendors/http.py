@@ -66,7 +66,8 @@ class VendorHttp:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.concurrency = concurrency
-        self._limit = asyncio.Semaphore(concurrency)
+        # The connector's connection limit caps concurrency; built once, not per request.
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -154,28 +155,23 @@ class VendorHttp:
         limit: float,
     ) -> VendorResponse:
         started = time.perf_counter()
-        async with (
-            self._limit,
-            self.session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json_body,
-                data=form,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=limit),
-            ) as raw,
-        ):
-            body = await raw.read()
-        # Path only: query strings may hold credentials (Verba apiKey and token).
-        logger.debug(
-            "%s %s %s -> %d in %.1f ms",
-            self.vendor.value,
+        timeout = self._timeout if limit == self.timeout else aiohttp.ClientTimeout(total=limit)
+        async with self.session.request(
             method,
-            path,
-            raw.status,
-            (time.perf_counter() - started) * 1e3,
-        )
+            self.base_url + path,
+            params=params,
+            json=json_body,
+            data=form,
+            headers=headers,
+            timeout=timeout,
+        ) as raw:
+            body = await raw.read()
+        if logger.isEnabledFor(logging.DEBUG):
+            # Path only: query strings may hold credentials (Verba apiKey and token).
+            elapsed = (time.perf_counter() - started) * 1e3
+            logger.debug(
+                "%s %s %s -> %d in %.1f ms", self.vendor.value, method, path, raw.status, elapsed
+            )
         return VendorResponse(raw.status, raw.headers, body, self.vendor)
 
     def _unavailable(self, what: str) -> VendorUnavailable:
