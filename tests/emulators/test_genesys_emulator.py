@@ -23,7 +23,8 @@ AUTHORIZATION = aiohttp.encode_basic_auth(
     DEMO_CREDENTIALS["genesys"]["username"], DEMO_CREDENTIALS["genesys"]["password"]
 )
 
-# The seed's sample call resource, keys in the seed's order.
+# The seed's sample call resource, keys in the seed's order. Its URLs are data copied from the
+# vendor page (host 127.0.0.1:8080 there); nothing binds that port.
 SEED_CALL: dict[str, Any] = {
     "id": "01RCC3N118B1V0SL8O7GK2LAES000010",
     "state": "Established",

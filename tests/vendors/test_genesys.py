@@ -21,7 +21,13 @@ from app.calls import (
 from app.emulators.base import DEMO_CREDENTIALS
 from app.emulators.control import Fault
 from app.emulators.genesys import GenesysEmulator
-from app.emulators.genesys_store import DEMO_CALL_ID, DEVICE_ID, STATES, GenesysCallStore
+from app.emulators.genesys_store import (
+    DEMO_CALL_ID,
+    DEVICE_ID,
+    LINK_BASE,
+    STATES,
+    GenesysCallStore,
+)
 from app.errors import (
     BadUserInput,
     CallNotFound,
@@ -46,7 +52,7 @@ DEMO_CALL = GenesysCall(
     vendor_state="Established",
     call_uuid="01RCC3N118B1V0SL8O7GK2LAES000010",
     conn_id="0071027198180020",
-    device_uri="http://127.0.0.1:8080/api/v2/devices/631608b3-ceb1-472b-ba05-2ae39555b0d1",
+    device_uri=f"{LINK_BASE}/api/v2/devices/631608b3-ceb1-472b-ba05-2ae39555b0d1",
     participants=(
         GenesysParticipant(
             e164_number="",
@@ -78,7 +84,7 @@ DEMO_CALL = GenesysCall(
     supervisor_listening_in=False,
     monitored_user_muted=False,
     monitoring=False,
-    uri="http://127.0.0.1:8080/api/v2/me/calls/01RCC3N118B1V0SL8O7GK2LAES000010",
+    uri=f"{LINK_BASE}/api/v2/me/calls/01RCC3N118B1V0SL8O7GK2LAES000010",
     path="/calls/01RCC3N118B1V0SL8O7GK2LAES000010",
 )
 
@@ -724,9 +730,7 @@ async def test_start_call_uses_the_first_active_device(
     active = store.add_device()["id"]
     call_id = await adapter.start_call(StartCall(vendor=Vendor.GENESYS, to="5001"))
     assert requests(emulator_server, "POST", f"{DEVICES}/{active}/calls") == 1
-    assert (await fetched(adapter, call_id)).device_uri == (
-        f"http://127.0.0.1:8080/api/v2/devices/{active}"
-    )
+    assert (await fetched(adapter, call_id)).device_uri == (f"{LINK_BASE}/api/v2/devices/{active}")
 
 
 async def test_start_call_from_a_device_gone_since_read_is_invalid_state_then_reread(
