@@ -87,8 +87,8 @@ def settle_memory() -> None:
     no longer walk it (bench B3: GC pauses with 10,000 subscribers)."""
     gc.collect()
     gc.freeze()
-    # Each GraphQL operation leaves ~45 objects in reference cycles (graphql-core's
-    # executor): collect young objects less often (bench B1: GC 18% -> 7% of the CPU).
+    # Operations leave no reference cycles (app/graphql/execution.py), so what a young
+    # collection walks is mostly requests still in flight: walk them less often.
     gc.set_threshold(10_000, 20, 20)
 
 

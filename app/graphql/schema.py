@@ -26,6 +26,7 @@ from app.config import Settings
 from app.errors import BadUserInput, SwitchboardError
 from app.graphql.context import Info
 from app.graphql.errors import code_errors
+from app.graphql.execution import Executor
 from app.graphql.mutation import Mutation
 from app.graphql.query import Query
 from app.graphql.subscription import Subscription
@@ -109,6 +110,7 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         subscription=Subscription,
         types=list(CALL_TYPES),
         extensions=extensions,
+        execution_context_class=Executor,
         federation_version=FEDERATION_VERSION,
     )
     schema.max_representations = settings.max_ids

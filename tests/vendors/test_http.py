@@ -8,7 +8,7 @@ import pytest
 
 from app.calls import Vendor
 from app.emulators.control import Fault
-from app.errors import VendorConnectionLost, VendorUnavailable
+from app.errors import VendorConnectionLost, VendorTimeout, VendorUnavailable
 from app.vendors.http import VendorResponse
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
@@ -44,3 +44,41 @@ async def test_a_command_whose_connection_drops_is_not_resent(
     assert emulator_server.control.count("oracle", path_contains="/status") == 1
     deletes = [r for r in emulator_server.control.requests if r.method == "DELETE"]
     assert len(deletes) == 1
+
+
+async def test_requests_beyond_the_cap_take_turns(
+    emulator_server: EmulatorServer, vendor_http: VendorHttpFactory
+) -> None:
+    # Twenty callers each asking again as soon as answered, over two connections: every
+    # one is served once before anyone is served twice. (aiohttp's own queue hands a
+    # connection just freed to whoever asks next, here the caller that freed it, ahead of
+    # those waiting: under load some waited seconds.)
+    http = vendor_http(Vendor.ORACLE, timeout=10.0, concurrency=2)
+
+    async def caller(n: int) -> None:
+        for turn in range(3):
+            await http.request("GET", f"/call/2.0/c{n:02d}t{turn}/status")
+
+    await asyncio.gather(*(caller(n) for n in range(20)))
+    sent = [r.path.split("/")[-2] for r in emulator_server.control.requests]
+    assert len(sent) == 60
+    for turn in range(3):
+        served = sent[turn * 20 : (turn + 1) * 20]
+        assert sorted(served) == [f"c{n:02d}t{turn}" for n in range(20)]
+
+
+async def test_the_timeout_counts_the_wait_for_a_connection(
+    emulator_server: EmulatorServer, vendor_http: VendorHttpFactory
+) -> None:
+    http = vendor_http(Vendor.ORACLE, timeout=0.3, concurrency=1)
+    emulator_server.control.set_fault("oracle", Fault(timeout=True))
+    held = asyncio.ensure_future(http.request("GET", STATUS, request_timeout=5.0))
+    await asyncio.sleep(0.1)  # the only connection is taken, for longer than 0.3 s
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(VendorTimeout):
+        await http.request("GET", STATUS)
+    assert asyncio.get_running_loop().time() - started < 0.3 + 0.15
+    assert emulator_server.control.count("oracle") == 1  # the second was never sent
+    emulator_server.control.clear_faults()
+    with pytest.raises(VendorUnavailable):  # the held one is let go with a 503
+        await held
