@@ -1,20 +1,46 @@
-"""The executor of GraphQL operations: Strawberry's, minus the garbage it leaves behind.
+"""How queries and mutations run: prepared once per query string, executed by graphql-core.
 
-graphql-core's executor holds helpers bound to itself (`async_helpers`, handed to the
-resolvers), so every operation it runs ends as a reference cycle of ~40 objects — the
-executor, its collected fields, our request context — that only the cyclic garbage
-collector frees. At 256 concurrent queries collecting them cost ~0.16 ms of a 0.8 ms
-query (bench B1). Once an operation is complete nothing calls the helpers through the
-executor any more (resolvers still running hold the helpers themselves), so the edge is
-cut there and reference counting frees the rest at once.
+Strawberry's `Schema.execute` rebuilds, for every operation, an execution context,
+extension instances and their hook managers around the parser and validation caches —
+as much CPU as executing a small query itself (bench B1 profile). Here a query string
+is parsed, validated and its operation picked once (`PreparedOperations`, an LRU); each
+request then only builds graphql-core's executor. The rules are the ones Strawberry
+applies (graphql-core's specified rules, its own two, and ours).
+
+`Executor` is Strawberry's executor, minus the garbage it leaves behind: graphql-core's
+executor holds helpers bound to itself (`async_helpers`, handed to the resolvers), so
+every operation ended as a reference cycle of ~40 objects — the executor, its collected
+fields, our request context — that only the cyclic garbage collector freed (at 256
+concurrent queries: ~0.16 ms of a 0.8 ms query). Once an operation is complete nothing
+calls the helpers through the executor any more (resolvers still running hold the
+helpers themselves), so that edge is cut and reference counting frees the rest.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+from graphql import (
+    ASTValidationRule,
+    DocumentNode,
+    GraphQLError,
+    GraphQLSchema,
+    get_operation_ast,
+    parse,
+    specified_rules,
+    validate,
+)
+from graphql.execution import ExecutionResult as GraphQLExecutionResult
+from graphql.execution import execute
 from graphql.pyutils import is_awaitable
+from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types.graphql import OperationType
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
@@ -34,3 +60,97 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     def _release(self) -> None:
         # The cycle is executor -> async_helpers -> bound methods -> executor.
         self.__dict__.pop("async_helpers", None)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A query string made ready to run: its document and the operation's type, or the
+    errors that stop it (syntax, validation, no such operation)."""
+
+    document: DocumentNode | None
+    operation_type: OperationType | None
+    errors: tuple[GraphQLError, ...] = ()
+
+
+class PreparedOperations:
+    """Prepared operations by (query, operation name), the `size` most recently used.
+
+    Errors are kept too: a broken query sent again is refused without parsing it again.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        rules: Sequence[type[ASTValidationRule]],
+        *,
+        max_tokens: int,
+        size: int = 256,
+    ) -> None:
+        self.schema = schema
+        self.rules = (
+            *specified_rules,
+            *rules,
+            MaybeNullValidationRule,
+            OneOfInputValidationRule,
+        )
+        self.max_tokens = max_tokens
+        self.size = size
+        self._prepared: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
+
+    def get(self, query: str, operation_name: str | None) -> Prepared:
+        key = (query, operation_name)
+        prepared = self._prepared.get(key)
+        if prepared is not None:
+            self._prepared.move_to_end(key)
+            return prepared
+        prepared = self._prepare(query, operation_name)
+        self._prepared[key] = prepared
+        if len(self._prepared) > self.size:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _prepare(self, query: str, operation_name: str | None) -> Prepared:
+        try:
+            document = parse(query, max_tokens=self.max_tokens)
+        except GraphQLError as error:
+            return Prepared(None, None, (error,))
+        errors = validate(self.schema, document, self.rules)
+        if errors:
+            return Prepared(None, None, tuple(errors))
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            # graphql-core's wording, as its executor would answer.
+            if operation_name is not None:
+                message = f"Unknown operation named '{operation_name}'."
+            else:
+                message = "Must provide operation name if query contains multiple operations."
+            refusal = GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+            return Prepared(None, None, (refusal,))
+        return Prepared(document, OperationType(operation.operation.value))
+
+
+async def run(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    *,
+    variables: dict[str, Any] | None,
+    context: Any,
+    root: Any,
+    operation_name: str | None,
+    operation_extensions: dict[str, Any] | None,
+) -> GraphQLExecutionResult:
+    """Execute a prepared document with our executor."""
+    result = execute(
+        schema,
+        document,
+        root_value=root,
+        context_value=context,
+        variable_values=variables,
+        operation_name=operation_name,
+        executor_class=Executor,
+        is_awaitable=optimized_is_awaitable,  # type: ignore[arg-type] # a TypeGuard in effect
+        operation_extensions=operation_extensions,
+    )
+    if isinstance(result, GraphQLExecutionResult):
+        return result
+    return await result

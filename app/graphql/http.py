@@ -7,7 +7,9 @@ JSON, no query, a body over the size cap (413).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,8 +20,11 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import MissingQueryError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
+from app.errors import INTERNAL_SERVER_ERROR
 from app.graphql.context import Context
 from app.graphql.schema import SwitchboardSchema
 
@@ -50,6 +55,8 @@ query DemoCalls {
   activeCalls(vendor: GENESYS) { id state }
 }
 """
+
+logger = logging.getLogger("switchboard.graphql")
 
 _EXAMPLE_QUERY_JS = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
 
@@ -85,9 +92,11 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(self._ide_html)
 
 
-def graphql_error_response(message: str, status_code: int) -> JSONResponse:
+def graphql_error_response(
+    message: str, status_code: int, code: str = "BAD_USER_INPUT"
+) -> JSONResponse:
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]},
+        {"errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=status_code,
     )
 
@@ -131,6 +140,9 @@ class _BodyTooLarge(Exception):
     pass
 
 
+# Made once: json.dumps with `separators` builds a new encoder every call.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
 # Operations the lean path runs; subscriptions belong to the websocket endpoint.
 _HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
@@ -154,9 +166,22 @@ class GraphQLEndpoint:
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["method"] != "POST" or not _json_content(scope):
-            await self.view(scope, receive, send)
-            return
+        try:
+            if scope["method"] == "POST" and _json_content(scope):
+                await self._post(scope, receive, send)
+            else:
+                await self.view(scope, receive, send)
+        except Exception:
+            # A bug of ours (errors of operations are answers, not exceptions): logged
+            # with its stack trace, answered without it.
+            logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])
+            with contextlib.suppress(Exception):  # unless the answer had begun already
+                refusal = graphql_error_response(
+                    "Internal server error.", 500, INTERNAL_SERVER_ERROR
+                )
+                await refusal(scope, receive, send)
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await _read_body(receive, self.max_body_bytes)
         if body is None:
             refused = f"Request body larger than {self.max_body_bytes} bytes."
@@ -184,13 +209,21 @@ class GraphQLEndpoint:
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
         context = self.context()
-        result = await self.schema.execute(
-            query,
-            variable_values=variables,
-            context_value=context,
-            operation_name=name,
-            allowed_operation_types=_HTTP_OPERATIONS,
-        )
+        try:
+            result = await self.schema.execute(
+                query,
+                variable_values=variables,
+                context_value=context,
+                operation_name=name,
+                allowed_operation_types=_HTTP_OPERATIONS,
+            )
+        except MissingQueryError:
+            await graphql_error_response("The query is empty.", 400)(scope, receive, send)
+            return
+        except InvalidOperationTypeError as refused:
+            refusal = refused.as_http_error_reason("POST") + "; use the websocket endpoint"
+            await graphql_error_response(refusal, 400)(scope, receive, send)
+            return
         # graphql-core's executor leaves reference cycles behind; without its loaders the
         # context no longer drags their futures and snapshots into them.
         context.forget_loaded()
@@ -199,7 +232,7 @@ class GraphQLEndpoint:
             answer["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             answer["extensions"] = result.extensions
-        payload = json.dumps(answer, separators=(",", ":")).encode()
+        payload = _COMPACT_JSON.encode(answer).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, Final
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -20,13 +21,15 @@ from strawberry.extensions import (
     ValidationCache,
 )
 from strawberry.federation.schema import FederationAny
-from strawberry.types.execution import ExecutionContext
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.execution import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app.config import Settings
 from app.errors import BadUserInput, SwitchboardError
 from app.graphql.context import Info
 from app.graphql.errors import code_errors
-from app.graphql.execution import Executor
+from app.graphql.execution import Executor, PreparedOperations, run
 from app.graphql.mutation import Mutation
 from app.graphql.query import Query
 from app.graphql.subscription import Subscription
@@ -41,8 +44,56 @@ logger = logging.getLogger("switchboard.graphql")
 ENTITY_TYPES: dict[str, type[Call]] = {cls.__name__: cls for cls in (Call, *CALL_TYPES)}
 
 
+# What `execute` runs when its caller does not say (Strawberry's default).
+QUERIES_AND_MUTATIONS: Final = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
 class SwitchboardSchema(strawberry.federation.Schema):
     max_representations: int = 100
+    operations: PreparedOperations  # set by build_schema
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Strawberry's contract — its HTTP view, our lean HTTP path and the websocket
+        server call this — run through prepared operations (app/graphql/execution.py).
+        Raises what Strawberry raises: MissingQueryError for no query,
+        InvalidOperationTypeError for an operation type the caller does not allow."""
+        if not query:
+            raise MissingQueryError
+        prepared = self.operations.get(query, operation_name)
+        if prepared.document is None or prepared.operation_type is None:
+            return self._answer(None, list(prepared.errors))
+        allowed = (
+            QUERIES_AND_MUTATIONS if allowed_operation_types is None else allowed_operation_types
+        )
+        if prepared.operation_type not in allowed:
+            raise InvalidOperationTypeError(prepared.operation_type)
+        try:
+            result = await run(
+                self._schema,
+                prepared.document,
+                variables=variable_values,
+                context=context_value,
+                root=root_value,
+                operation_name=operation_name,
+                operation_extensions=operation_extensions,
+            )
+        except Exception as exc:  # a bug of ours: masked, logged and coded as internal
+            return self._answer(None, [GraphQLError(str(exc), original_error=exc)])
+        return self._answer(result.data, result.errors)
+
+    def _answer(self, data: Any, errors: list[GraphQLError] | None) -> ExecutionResult:
+        if errors:
+            self._process_errors(errors)
+        return ExecutionResult(data=data, errors=errors or None)
 
     def entities_resolver(
         self, info: Info, representations: list[FederationAny]
@@ -85,12 +136,8 @@ class SwitchboardSchema(strawberry.federation.Schema):
 
 def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     settings = settings or Settings()
-    # Factories, not instances: an extension instance holds one request's state.
-    # ParserCache and ValidationCache keep their LRU at module level, so the caches are
-    # shared across requests all the same (~4x throughput on small queries).
-    # The validation cache is keyed by the rule classes too, and QueryDepthLimiter and
-    # MaxAliasesLimiter make a new rule class per instance: their rules are made once
-    # here, else every request would miss the cache and validate again.
+    # Made once: QueryDepthLimiter and MaxAliasesLimiter make a new rule class per
+    # instance, and Strawberry's validation cache is keyed by the rule classes.
     rules = [
         *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
         *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
@@ -98,6 +145,10 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     if not settings.introspection:
         # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
         rules += DisableIntrospection().validation_rules
+    # Queries and mutations run through `schema.operations`; these extensions guard what
+    # still goes through Strawberry's own path: subscriptions. Factories, not instances:
+    # an extension instance holds one request's state. The two caches keep their LRU at
+    # module level, so they are shared across subscriptions all the same.
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
@@ -114,4 +165,5 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         federation_version=FEDERATION_VERSION,
     )
     schema.max_representations = settings.max_ids
+    schema.operations = PreparedOperations(schema._schema, rules, max_tokens=settings.max_tokens)
     return schema

@@ -21,10 +21,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from graphql import FieldNode, GraphQLError, OperationType, get_operation_ast, parse
+from graphql import DocumentNode, FieldNode, get_operation_ast
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.types.execution import ExecutionResult, PreExecutionError
+from strawberry.types.graphql import OperationType
 
 from app.errors import extensions_for
 from app.graphql.context import Context
@@ -164,7 +165,7 @@ class SharedExecution:
         self.context = context
         self.members: dict[tuple[Connection, str], None] = {}
         self.latest: str | None = None
-        self.replays = _replays_latest(query, name)
+        self.replays = _replays_latest(server.schema.operations.get(query, name).document, name)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -331,12 +332,12 @@ class Connection:
             limit = self.server.limits.max_subscriptions
             self.send_error(op_id, [_user_error(f"At most {limit} subscriptions per connection.")])
             return
-        try:
-            kind = _operation_type(payload)
-        except GraphQLError as error:
-            self.send_error(op_id, [dict(coded(error).formatted)])
+        query, _, name = _operation(payload)
+        prepared = self.server.schema.operations.get(query, name)
+        if prepared.operation_type is None:  # it does not parse or validate
+            self.send_error(op_id, [dict(coded(error).formatted) for error in prepared.errors])
             return
-        if kind is OperationType.SUBSCRIPTION:
+        if prepared.operation_type is OperationType.SUBSCRIPTION:
             await self.server.join(self, op_id, payload)
         else:
             self.operations[op_id] = None
@@ -434,18 +435,10 @@ def _operation(payload: dict[str, Any]) -> tuple[str, dict[str, Any], str | None
     return payload["query"], variables, name
 
 
-def _operation_type(payload: dict[str, Any]) -> OperationType:
-    document = parse(payload["query"], max_tokens=2000)
-    operation = get_operation_ast(document, payload.get("operationName"))
-    if operation is None:
-        raise GraphQLError("Unknown or ambiguous operation.")
-    return operation.operation
-
-
-def _replays_latest(query: str, name: str | None) -> bool:
+def _replays_latest(document: DocumentNode | None, name: str | None) -> bool:
     """Late joiners get the latest payload when it is a state (callUpdated), not an
     event stream (callEvents, whose past events are not news)."""
-    operation = get_operation_ast(parse(query), name)
+    operation = get_operation_ast(document, name) if document else None
     fields = operation.selection_set.selections if operation else ()
     return all(isinstance(f, FieldNode) and f.name.value == "callUpdated" for f in fields)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+import pytest
 
 from app.graphql.schema import build_schema
 from tests.conftest import EmulatorServer
@@ -42,6 +44,66 @@ async def test_syntax_error_is_coded(gateway: Gateway) -> None:
 async def test_unknown_field_is_coded(gateway: Gateway) -> None:
     body = await gateway.client.execute("{ nope }")
     assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
+
+
+async def post(gateway: Gateway, payload: object) -> tuple[int, dict[str, Any]]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{gateway.url}/graphql", json=payload) as r,
+    ):
+        return r.status, await r.json()
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "message"),
+    [
+        ({"query": ""}, 400, "The query is empty."),
+        (
+            {"query": "query A { __typename } query B { __typename }"},
+            200,
+            "Must provide operation name if query contains multiple operations.",
+        ),
+        (
+            {"query": "query A { __typename }", "operationName": "B"},
+            200,
+            "Unknown operation named 'B'.",
+        ),
+        (
+            {"query": 'subscription { callUpdated(id: "genesys:01") { id } }'},
+            400,
+            "subscriptions are not allowed when using POST; use the websocket endpoint",
+        ),
+    ],
+    ids=["empty", "ambiguous", "unknown-name", "subscription"],
+)
+async def test_operations_that_cannot_run_are_coded(
+    gateway: Gateway, payload: dict[str, Any], status: int, message: str
+) -> None:
+    for _ in range(2):  # answered alike from the cache of prepared operations
+        answer = await post(gateway, payload)
+        assert answer == (
+            status,
+            {"errors": [{"message": message, "extensions": {"code": "BAD_USER_INPUT"}}]}
+            | ({"data": None} if status == 200 else {}),
+        )
+
+
+async def test_the_operation_named_is_the_one_run(gateway: Gateway) -> None:
+    query = "query A { a: __typename } query B { b: __typename }"
+    assert await post(gateway, {"query": query, "operationName": "B"}) == (
+        200,
+        {"data": {"b": "Query"}},
+    )
+
+
+async def test_other_methods_are_refused_with_a_coded_error(gateway: Gateway) -> None:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.put(f"{gateway.url}/graphql", json={"query": "{ __typename }"}) as r,
+    ):
+        assert r.status == 405
+        body = await r.json()
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
 async def test_deep_query_is_refused_before_execution(emulator_server: EmulatorServer) -> None:
