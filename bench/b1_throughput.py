@@ -17,12 +17,15 @@ costs independently of how the 2 cores are shared between load generator, emulat
 server.
 
 How: all servers start on free ports and stay up for the whole run; each first gets
-`--initial-warmup` seconds of load (V8's JIT, caches, pools); then every point is a 2 s
-warm-up (discarded) and `--duration` seconds measured, servers interleaved within a
-concurrency. A point during which other programs used more than 0.2 cores is measured
-once more. Targets: (a) >= 2 x (c) and (a) >= 0.5 x (b), in req/s at each concurrency.
+`--initial-warmup` seconds of load (V8's JIT, caches, pools). Then, per concurrency,
+`--rounds` rounds; in each, every server in turn (the order rotating) gets a 1 s warm-up
+(discarded) and `--duration` seconds measured. This machine's speed drifts by tens of
+percent over minutes: servers measured back to back within a round, and the median of
+the rounds, keep that drift out of the ratios. A round during which other programs used
+more than 0.2 cores is flagged. Targets: (a) >= 2 x (c) and (a) >= 0.5 x (b), in req/s
+at each concurrency.
 
-    .venv/bin/python -m bench.b1_throughput [--duration 10] [--warmup 2]
+    .venv/bin/python -m bench.b1_throughput [--rounds 3] [--duration 4] [--warmup 1]
 
 Writes bench/results/b1_throughput.json and the B1 section of bench/RESULTS.md. Needs wrk
 and bench/node_modules (bench/run.sh installs both).
@@ -33,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import tempfile
 import time
 import urllib.request
@@ -85,7 +89,7 @@ HIVE_QUERY = (
     "{ call { id state connId dnis } } } }"
 )
 CONCURRENCIES = (32, 256)
-# Cores used by other programs during a point above which the point is measured again.
+# Cores used by other programs during a round above which the round is flagged.
 DISTURBED = 0.2
 
 
@@ -256,9 +260,10 @@ def measure(
     requests: RequestLog,
     emulator_pid: int,
 ) -> dict[str, Any]:
+    """One round of one server at one concurrency: `warmup` seconds discarded, then
+    `duration` seconds measured."""
     body = json.dumps({"query": target.query})
     check_answer(target)
-    exact = upstream_per_query(target, requests)
     if warmup > 0:
         wrk.run(target.url, body, connections=concurrency, duration=warmup)
         requests.settle()
@@ -271,46 +276,74 @@ def measure(
     used = {key: after[key] - before[key] for key in before}
     seconds = summary["duration_us"] / 1e6
     ours = used["server"] + used["emulator"] + used["wrk"] + used["self"]
-    counts = requests.counts()["genesys"]
-    answered = max(summary["requests"], 1)
     return {
-        "target": target.key,
-        "label": target.label,
-        "concurrency": concurrency,
         "rps": round(summary["rps"], 1),
         "p50_ms": summary["latency_us"]["p50"] / 1000,
         "p99_ms": summary["latency_us"]["p99"] / 1000,
         "requests": summary["requests"],
+        "seconds": seconds,
         "bad_answers": summary["bad_answers"],
         "socket_errors": summary["errors"],
         "bad_sample": summary["bad_sample"],
-        "upstream_per_query": exact,
-        # Under load: a little above the exact count, since the queries still in flight
-        # when wrk stops reached the vendor but were not counted as answered.
-        "upstream_per_answered_under_load": round(counts["calls"] / answered, 3),
-        "upstream_requests": counts["calls"],
-        "server_cpu_ms_per_query": round(used["server"] * 1000 / answered, 3),
-        "server_cpu_cores": round(used["server"] / seconds, 2),
-        "emulator_cpu_ms_per_query": round(used["emulator"] * 1000 / answered, 3),
-        "emulator_cpu_cores": round(used["emulator"] / seconds, 2),
-        "wrk_cpu_cores": round(used["wrk"] / seconds, 2),
+        "upstream_requests": requests.counts()["genesys"]["calls"],
+        "server_cpu_s": used["server"],
+        "emulator_cpu_s": used["emulator"],
+        "wrk_cpu_s": used["wrk"],
         # Busy CPU of the machine not used by this benchmark: other programs disturbing
         # the measurement (should be near 0 on a quiet machine).
-        "other_cpu_cores": round(max(0.0, used["machine"] - ours) / seconds, 2),
-        "wrk": summary,
+        "other_cpu_s": max(0.0, used["machine"] - ours),
     }
 
 
-def summarise(points: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """(a)/(c) and (a)/(b) in req/s per concurrency, with the targets."""
-    ratios: dict[str, dict[str, float]] = {}
+def combine(target: Target, concurrency: int, rounds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A point from its rounds: medians of rate and latencies, CPU per query over all."""
+    answered = max(sum(r["requests"] for r in rounds), 1)
+    seconds = sum(r["seconds"] for r in rounds)
+    return {
+        "target": target.key,
+        "label": target.label,
+        "concurrency": concurrency,
+        "rps": statistics.median(r["rps"] for r in rounds),
+        "rps_rounds": [r["rps"] for r in rounds],
+        "p50_ms": statistics.median(r["p50_ms"] for r in rounds),
+        "p99_ms": statistics.median(r["p99_ms"] for r in rounds),
+        "requests": answered,
+        "bad_answers": sum(r["bad_answers"] for r in rounds),
+        "socket_errors": sum(sum(r["socket_errors"].values()) for r in rounds),
+        # Under load: a little above the exact count (measured apart, one query after
+        # another), since queries in flight when wrk stops reach the vendor unanswered.
+        "upstream_per_answered_under_load": round(
+            sum(r["upstream_requests"] for r in rounds) / answered, 3
+        ),
+        "server_cpu_ms_per_query": round(
+            sum(r["server_cpu_s"] for r in rounds) * 1000 / answered, 3
+        ),
+        "server_cpu_cores": round(sum(r["server_cpu_s"] for r in rounds) / seconds, 2),
+        "emulator_cpu_ms_per_query": round(
+            sum(r["emulator_cpu_s"] for r in rounds) * 1000 / answered, 3
+        ),
+        "wrk_cpu_cores": round(sum(r["wrk_cpu_s"] for r in rounds) / seconds, 2),
+        "other_cpu_cores": round(sum(r["other_cpu_s"] for r in rounds) / seconds, 2),
+        "rounds": rounds,
+    }
+
+
+def summarise(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """(a)/(c) and (a)/(b) per concurrency: of the medians, and of each round (the servers
+    of a round ran back to back, so a round's ratio is the least disturbed by the
+    machine's drift)."""
+    ratios: dict[str, dict[str, Any]] = {}
     for concurrency in CONCURRENCIES:
-        rps = {p["target"]: p["rps"] for p in points if p["concurrency"] == concurrency}
-        entry: dict[str, float] = {}
-        if "switchboard" in rps and "hive" in rps:
-            entry["a_over_c"] = round(rps["switchboard"] / rps["hive"], 2)
-        if "switchboard" in rps and "raw" in rps:
-            entry["a_over_b"] = round(rps["switchboard"] / rps["raw"], 2)
+        at = {p["target"]: p for p in points if p["concurrency"] == concurrency}
+        entry: dict[str, Any] = {}
+        for name, other in (("a_over_c", "hive"), ("a_over_b", "raw")):
+            if "switchboard" in at and other in at:
+                ours, theirs = at["switchboard"], at[other]
+                entry[name] = round(ours["rps"] / theirs["rps"], 2)
+                entry[f"{name}_rounds"] = [
+                    round(a / b, 2)
+                    for a, b in zip(ours["rps_rounds"], theirs["rps_rounds"], strict=True)
+                ]
         ratios[str(concurrency)] = entry
     return ratios
 
@@ -321,36 +354,43 @@ def markdown(result: dict[str, Any]) -> str:
             p["concurrency"],
             p["label"],
             f"{p['rps']:,.0f}",
+            ", ".join(f"{r:,.0f}" for r in p["rps_rounds"]),
             f"{p['p50_ms']:.1f}",
             f"{p['p99_ms']:.1f}",
-            f"{p['upstream_per_query']:.2f}",
+            f"{result['upstream_per_query'][p['target']]:.2f}",
             f"{p['server_cpu_ms_per_query']:.2f}",
             f"{p['emulator_cpu_ms_per_query']:.2f}",
             f"{p['other_cpu_cores']:.2f}",
-            p["bad_answers"] + sum(p["socket_errors"].values()),
+            p["bad_answers"] + p["socket_errors"],
         ]
         for p in result["points"]
     ]
-    header = ["conc.", "server", "req/s", "p50 ms", "p99 ms", "vendor req/query"]
-    header += ["server CPU ms/query", "emulator CPU ms/query", "other load (cores)", "errors"]
-    ratio_rows = []
-    for concurrency, entry in result["ratios"].items():
-        a_c, a_b = entry.get("a_over_c"), entry.get("a_over_b")
-        ratio_rows.append(
-            [
-                concurrency,
-                f"{a_c:.2f} ({'met' if a_c >= 2 else 'NOT met'})" if a_c else "-",
-                f"{a_b:.2f} ({'met' if a_b >= 0.5 else 'NOT met'})" if a_b else "-",
-            ]
-        )
+    header = ["conc.", "server", "req/s (median)", "req/s by round", "p50 ms", "p99 ms"]
+    header += ["vendor req/query", "server CPU ms/query", "emulator CPU ms/query"]
+    header += ["other load (cores)", "errors"]
+
+    def verdict(entry: dict[str, Any], name: str, target: float) -> str:
+        if name not in entry:
+            return "-"
+        value = entry[name]
+        rounds = ", ".join(f"{r:.2f}" for r in entry[f"{name}_rounds"])
+        return f"{value:.2f} ({'met' if value >= target else 'NOT met'}; rounds {rounds})"
+
+    ratio_rows = [
+        [concurrency, verdict(entry, "a_over_c", 2), verdict(entry, "a_over_b", 0.5)]
+        for concurrency, entry in result["ratios"].items()
+    ]
     return "\n\n".join(
         [
             "## B1 — query throughput, `call(id)` of one Genesys call",
             f"Measured {result['date']} on {machine_line(result['machine'])}, "
-            f"{source_line(result['source'])}; "
-            f"{result['duration_s']:g} s per point after a {result['warmup_s']:g} s warm-up "
+            f"{source_line(result['source'])}; {result['rounds']} rounds per concurrency, "
+            "each server in turn (the order rotating) for "
+            f"{result['duration_s']:g} s after a {result['warmup_s']:g} s warm-up "
             f"(and {result['initial_warmup_s']:g} s per server at start); "
-            f"B1 took {result['elapsed_s']:.0f} s. wrk: 1 thread, closed loop.",
+            f"B1 took {result['elapsed_s']:.0f} s. wrk: 1 thread, closed loop. "
+            "req/s, p50 and p99 are the medians of the rounds; CPU per query is over all "
+            "rounds; vendor requests per query were counted with 50 queries one after another.",
             table(header, rows),
             table(["conc.", "(a)/(c), target ≥ 2", "(a)/(b), target ≥ 0.5"], ratio_rows),
             "Commands:\n\n```sh\n"
@@ -362,8 +402,9 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=float, default=10, help="seconds measured per point")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per point")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per concurrency")
+    parser.add_argument("--duration", type=float, default=4, help="seconds measured per round")
+    parser.add_argument("--warmup", type=float, default=1, help="seconds of warm-up per round")
     parser.add_argument(
         "--initial-warmup", type=float, default=5, help="seconds of load per server at start"
     )
@@ -411,31 +452,32 @@ def main() -> None:
             body = json.dumps({"query": target.query})
             wrk.run(target.url, body, connections=CONCURRENCIES[0], duration=args.initial_warmup)
             requests.settle()
+        # Exactly, once per server: one query after another, nothing else in flight.
+        upstream = {target.key: upstream_per_query(target, requests) for target in targets}
         points = []
         for concurrency in CONCURRENCIES:
-            for target in targets:
-                log(f"B1: {target.label}, {concurrency} connections, {args.duration:g} s")
-                point = measure(
-                    target, concurrency, args.duration, args.warmup, requests, emulator_proc.pid
-                )
-                if point["other_cpu_cores"] > DISTURBED:
-                    # Something else ran on the 2 cores meanwhile: measure once more.
-                    log(f"B1:   disturbed ({point['other_cpu_cores']:.2f} other cores): again")
-                    point = measure(
+            rounds: dict[str, list[dict[str, Any]]] = {target.key: [] for target in targets}
+            for round_ in range(args.rounds):
+                # The order rotates: no server always runs right after another's load.
+                shift = round_ % len(targets)
+                for target in targets[shift:] + targets[:shift]:
+                    log(
+                        f"B1: round {round_ + 1}/{args.rounds}, {target.label}, "
+                        f"{concurrency} connections, {args.duration:g} s"
+                    )
+                    run = measure(
                         target, concurrency, args.duration, args.warmup, requests, emulator_proc.pid
                     )
-                log(
-                    f"B1:   {point['rps']:,.0f} req/s, p50 {point['p50_ms']:.1f} ms, "
-                    f"p99 {point['p99_ms']:.1f} ms, {point['upstream_per_query']:.2f} vendor "
-                    f"req/query, {point['server_cpu_ms_per_query']:.2f} CPU ms/query "
-                    f"(emulator {point['emulator_cpu_ms_per_query']:.2f})"
-                )
-                if point["other_cpu_cores"] > DISTURBED:
                     log(
-                        f"B1:   WARNING: other programs used {point['other_cpu_cores']:.2f} "
-                        "cores meanwhile: this point is disturbed"
+                        f"B1:   {run['rps']:,.0f} req/s, p50 {run['p50_ms']:.1f} ms, "
+                        f"p99 {run['p99_ms']:.1f} ms, "
+                        f"{run['server_cpu_s'] * 1000 / max(run['requests'], 1):.2f} CPU ms/query"
                     )
-                points.append(point)
+                    other = run["other_cpu_s"] / run["seconds"]
+                    if other > DISTURBED:
+                        log(f"B1:   WARNING: other programs used {other:.2f} cores meanwhile")
+                    rounds[target.key].append(run)
+            points += [combine(target, concurrency, rounds[target.key]) for target in targets]
     result = {
         "benchmark": "b1_throughput",
         "date": now(),
@@ -459,9 +501,11 @@ def main() -> None:
             "-s bench/lib/wrk_post.lua http://127.0.0.1:<port>/graphql"
         ),
         "queries": {"switchboard_and_raw": SWITCHBOARD_QUERY, "hive": HIVE_QUERY},
+        "rounds": args.rounds,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
         "initial_warmup_s": args.initial_warmup,
+        "upstream_per_query": upstream,
         "points": points,
         "ratios": summarise(points),
         "elapsed_s": round(time.monotonic() - started, 1),

@@ -1,7 +1,8 @@
 """GraphQL types of the `Call` interface and its five vendor types.
 
 Resolvers receive the domain snapshots themselves (`app.calls`), so field names mirror
-the snapshot attributes and nothing is copied; `is_type_of` picks the concrete type.
+the snapshot attributes and nothing is copied. `Call.resolve_type` picks the concrete type
+of a snapshot; `is_type_of` does for the federation `_Entity` union.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ class Call:
 
     # Set on each vendor type; the interface itself accepts any vendor.
     vendor_kind: ClassVar[calls.Vendor | None] = None
+
+    @classmethod
+    def resolve_type(cls, obj: object, info: object, abstract_type: object) -> str | None:
+        """The vendor type of a snapshot, by one lookup (without this, Strawberry asks each
+        type's `is_type_of` in turn: ~8 µs of a query for a Genesys call)."""
+        return TYPE_NAMES.get(type(obj))
 
     @classmethod
     async def resolve_reference(cls, info: Info, id: strawberry.ID) -> CallSnapshot:
@@ -211,3 +218,11 @@ class GenesysCall(Call):
 
 
 CALL_TYPES: tuple[type, ...] = (OracleCall, HuaweiCall, VerbaCall, VoipNowCall, GenesysCall)
+# The GraphQL type of each domain snapshot.
+TYPE_NAMES: dict[type, str] = {
+    calls.OracleCall: OracleCall.__name__,
+    calls.HuaweiCall: HuaweiCall.__name__,
+    calls.VerbaCall: VerbaCall.__name__,
+    calls.VoipNowCall: VoipNowCall.__name__,
+    calls.GenesysCall: GenesysCall.__name__,
+}

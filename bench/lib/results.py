@@ -67,7 +67,7 @@ def source() -> dict[str, Any]:
         done = subprocess.run(
             ["git", *args], cwd=BENCH.parent, capture_output=True, text=True, check=False
         )
-        return done.stdout.strip()
+        return done.stdout.rstrip()  # not strip(): porcelain lines start with a space
 
     changed = [line[3:] for line in git("status", "--porcelain", "--", "app").splitlines()]
     return {"commit": git("rev-parse", "--short", "HEAD") or None, "app_changed": changed}
