@@ -52,13 +52,23 @@ STDLIB = f"/lib/python{sys.version_info.major}.{sys.version_info.minor}/"
 # Where a request's time goes, by the function that does each step (inclusive shares).
 PHASES = (
     (
-        "uvicorn + Starlette + middleware (whole request)",
+        "uvicorn + switchboard (whole request)",
         "uvicorn/protocols/http/httptools_impl.py:RequestResponseCycle.run_asgi",
     ),
-    ("GraphQL operation (strawberry Schema.execute)", "strawberry/schema/schema.py:Schema.execute"),
-    ("GraphQL parse", "graphql/language/parser.py:parse"),
-    ("GraphQL validation", "graphql/validation/validate.py:validate"),
-    ("GraphQL execution", "graphql/execution/execute.py:execute"),
+    ("GraphQL over HTTP (app/graphql/http.py)", "app/graphql/http.py:GraphQLEndpoint._post"),
+    (
+        "GraphQL operation (SwitchboardSchema.execute)",
+        "app/graphql/schema.py:SwitchboardSchema.execute",
+    ),
+    (
+        "GraphQL parse + validation (once per query string)",
+        "app/graphql/execution.py:PreparedOperations._prepare",
+    ),
+    ("GraphQL execution (graphql-core execute)", "graphql/execution/execute.py:execute"),
+    (
+        "loader batch (aiodataloader task, incl. vendor)",
+        "aiodataloader/__init__.py:dispatch_queue_batch",
+    ),
     ("vendor request (app/vendors/http.py)", "app/vendors/http.py:VendorHttp.request"),
     ("aiohttp client request", "aiohttp/client.py:ClientSession._request"),
     (

@@ -40,8 +40,10 @@ if want b1; then
         (cd bench && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
             && touch node_modules/.installed)
     fi
-    step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway (~2 min)"
+    step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway (~2.5 min)"
     $PY -m bench.b1_throughput
+    step "B1 memory held per query in flight: switchboard vs raw proxy (~15 s)"
+    $PY -m bench.b1_inflight
 fi
 
 if want b2; then

@@ -7,7 +7,7 @@ is parsed, validated and its operation picked once (`PreparedOperations`, an LRU
 request then only builds graphql-core's executor. The rules are the ones Strawberry
 applies (graphql-core's specified rules, its own two, and ours).
 
-`Executor` is Strawberry's executor, minus the garbage it leaves behind: graphql-core's
+`Executor` is graphql-core's, minus the garbage it leaves behind: graphql-core's
 executor holds helpers bound to itself (`async_helpers`, handed to the resolvers), so
 every operation ended as a reference cycle of ~40 objects — the executor, its collected
 fields, our request context — that only the cyclic garbage collector freed (at 256
@@ -34,6 +34,7 @@ from graphql import (
     validate,
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
+from graphql.execution import Executor as GraphQLCoreExecutor
 from graphql.execution import execute
 from graphql.pyutils import is_awaitable
 from strawberry.execution import optimized_is_awaitable
@@ -43,7 +44,17 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
 
 
-class Executor(StrawberryGraphQLCoreExecutionContext):
+class Executor(GraphQLCoreExecutor[Any]):
+    # graphql-core's plain executor with Strawberry's resolve info (coerced variables,
+    # operation extensions). Strawberry's own executor derives from IncrementalExecutor,
+    # for @defer/@stream, which this schema does not enable: ~2 KiB more per operation
+    # in flight, and its setup.
+    build_resolve_info = StrawberryGraphQLCoreExecutionContext.build_resolve_info
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.operation_extensions = kwargs.pop("operation_extensions", None)
+        super().__init__(*args, **kwargs)
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         result = super().execute_operation(serially)
         if is_awaitable(result):
