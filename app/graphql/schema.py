@@ -93,6 +93,13 @@ class SwitchboardSchema(strawberry.federation.Schema):
     def _answer(self, data: Any, errors: list[GraphQLError] | None) -> ExecutionResult:
         if errors:
             self._process_errors(errors)
+            for error in errors:
+                # Logged by now. A raised error's traceback holds the frames that hold
+                # the request's context and loaders, whose futures hold the error: a
+                # cycle per failed field, left to the cyclic collector.
+                for raised in (error, error.original_error):
+                    if raised is not None:
+                        raised.__traceback__ = None
         return ExecutionResult(data=data, errors=errors or None)
 
     def entities_resolver(

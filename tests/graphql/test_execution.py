@@ -40,8 +40,6 @@ def garbage_kept() -> Iterator[list[object]]:
 async def test_an_answered_operation_leaves_no_executor_or_context_in_a_cycle(
     gateway: Gateway,
 ) -> None:
-    # Answers with errors still do: a raised error's traceback holds the frames that
-    # hold the context. Errors are the exception; answers are the load.
     schema = gateway.app_state.subscriptions.schema
     services = gateway.app_state.services
     variables = {"id": DEMO_IDS[Vendor.GENESYS]}
@@ -51,4 +49,18 @@ async def test_an_answered_operation_leaves_no_executor_or_context_in_a_cycle(
             result = await schema.execute(QUERY, variables, services.context())
             assert result.errors is None
             assert result.data == {"call": {"id": variables["id"], **STATE}}
+    assert [o for o in garbage if isinstance(o, (Executor, Context))] == []
+
+
+async def test_a_failed_field_leaves_no_context_in_a_cycle(gateway: Gateway) -> None:
+    # A raised error's traceback holds the frames that hold the context and its loaders.
+    schema = gateway.app_state.subscriptions.schema
+    services = gateway.app_state.services
+    variables = {"id": "genesys:01RCC3N118B1V0SL8O7GK2LAES999999"}  # unknown to the vendor
+    await schema.execute(QUERY, variables, services.context())
+    with garbage_kept() as garbage:
+        for _ in range(10):
+            result = await schema.execute(QUERY, variables, services.context())
+            assert result.data == {"call": None}
+            assert [e.extensions["code"] for e in result.errors or ()] == ["NOT_FOUND"]
     assert [o for o in garbage if isinstance(o, (Executor, Context))] == []
