@@ -22,11 +22,10 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
-from strawberry.types.graphql import OperationType
 
 from app.errors import INTERNAL_SERVER_ERROR
 from app.graphql.context import Context
-from app.graphql.schema import SwitchboardSchema
+from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
 
 # What GraphiQL opens with: the demo calls of all five vendors in one request.
 EXAMPLE_QUERY = """\
@@ -143,9 +142,6 @@ class _BodyTooLarge(Exception):
 # Made once: json.dumps with `separators` builds a new encoder every call.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
-# Operations the lean path runs; subscriptions belong to the websocket endpoint.
-_HTTP_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
-
 
 class GraphQLEndpoint:
     """`/graphql` over HTTP. The common request — POST with a JSON body — goes straight to
@@ -208,14 +204,13 @@ class GraphQLEndpoint:
             refusal = "Expected a JSON object with a string `query`, object `variables`."
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
-        context = self.context()
         try:
             result = await self.schema.execute(
                 query,
                 variable_values=variables,
-                context_value=context,
+                context_value=self.context(),
                 operation_name=name,
-                allowed_operation_types=_HTTP_OPERATIONS,
+                allowed_operation_types=QUERIES_AND_MUTATIONS,
             )
         except MissingQueryError:
             await graphql_error_response("The query is empty.", 400)(scope, receive, send)
@@ -224,9 +219,6 @@ class GraphQLEndpoint:
             refusal = refused.as_http_error_reason("POST") + "; use the websocket endpoint"
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
-        # graphql-core's executor leaves reference cycles behind; without its loaders the
-        # context no longer drags their futures and snapshots into them.
-        context.forget_loaded()
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [error.formatted for error in result.errors]

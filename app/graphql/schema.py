@@ -44,7 +44,8 @@ logger = logging.getLogger("switchboard.graphql")
 ENTITY_TYPES: dict[str, type[Call]] = {cls.__name__: cls for cls in (Call, *CALL_TYPES)}
 
 
-# What `execute` runs when its caller does not say (Strawberry's default).
+# What `execute` runs when its caller does not say (Strawberry's default), and what
+# HTTP runs: subscriptions belong to the websocket endpoint.
 QUERIES_AND_MUTATIONS: Final = frozenset({OperationType.QUERY, OperationType.MUTATION})
 
 
