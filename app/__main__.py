@@ -15,23 +15,29 @@ import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from aiohttp import web
 
 from app.config import Settings
 
+if TYPE_CHECKING:
+    from app.emulators import Emulators
+
 logger = logging.getLogger("switchboard")
 
 
 @asynccontextmanager
-async def running_emulators(host: str, port: int, *, simulate: bool) -> AsyncIterator[str]:
-    """Serve all five emulators; yields their base URL (vendors live under /<vendor>)."""
+async def running_emulators(
+    host: str, port: int, *, simulate: bool, variants: str = ""
+) -> AsyncIterator[tuple[str, Emulators]]:
+    """Serve all five emulators; yields their base URL (vendors live under /<vendor>) and
+    the emulators. `variants`: documented variants to show, "vendor=variant,…"."""
     from app.emulators import build_emulators
     from app.emulators.simulator import CallSimulator
 
-    emulators = build_emulators(demo=True)
+    emulators = build_emulators(demo=True, variants=parse_variants(variants))
     # No access log: Verba requests carry their token in the query string.
     runner = web.AppRunner(emulators.app, access_log=None)
     await runner.setup()
@@ -42,7 +48,7 @@ async def running_emulators(host: str, port: int, *, simulate: bool) -> AsyncIte
     if simulator:
         simulator.start()
     try:
-        yield f"http://{host}:{bound}"
+        yield f"http://{host}:{bound}", emulators
     finally:
         if simulator:
             await simulator.stop()
@@ -50,16 +56,33 @@ async def running_emulators(host: str, port: int, *, simulate: bool) -> AsyncIte
         await runner.cleanup()
 
 
+def parse_variants(text: str) -> dict[str, str]:
+    """`SWITCHBOARD_EMULATOR_VARIANTS`, e.g. "genesys=8.5.2,voipnow=resource"."""
+    variants: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        vendor, sep, variant = item.partition("=")
+        if not sep or not vendor.strip() or not variant.strip():
+            raise ValueError(
+                f"SWITCHBOARD_EMULATOR_VARIANTS: expected vendor=variant, got {item!r}"
+            )
+        variants[vendor.strip()] = variant.strip()
+    return variants
+
+
 async def serve(settings: Settings) -> None:
-    from app.emulators import DEMO_CREDENTIALS
     from app.server import create_app
 
     async with AsyncExitStack() as stack:
         if settings.uses_emulators:
-            base_url = await stack.enter_async_context(
-                running_emulators("127.0.0.1", 0, simulate=settings.simulate)
+            base_url, emulators = await stack.enter_async_context(
+                running_emulators(
+                    "127.0.0.1",
+                    0,
+                    simulate=settings.simulate,
+                    variants=settings.emulator_variants,
+                )
             )
-            settings = settings.with_vendors(base_url, DEMO_CREDENTIALS)
+            settings = emulators.settings_for(settings, base_url)
             logger.info("no vendor configured: built-in emulators at %s", base_url)
         config = server_config(create_app(settings), settings)
         settle_memory()
@@ -96,8 +119,11 @@ def settle_memory() -> None:
     gc.set_threshold(10_000, 2, 20)
 
 
-async def emulate(host: str, port: int, simulate: bool) -> None:
-    async with running_emulators(host, port, simulate=simulate) as base_url:
+async def emulate(host: str, port: int, simulate: bool, variants: str) -> None:
+    async with running_emulators(host, port, simulate=simulate, variants=variants) as (
+        base_url,
+        _,
+    ):
         logger.info("emulators at %s/<vendor> (oracle huawei verba voipnow genesys)", base_url)
         await asyncio.Event().wait()
 
@@ -125,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     host = args.host or settings.host
     try:
         if args.command == "emulate":
-            run(emulate(host, 8001 if args.port is None else args.port, simulate))
+            port = 8001 if args.port is None else args.port
+            run(emulate(host, port, simulate, settings.emulator_variants))
         else:
             port = settings.port if args.port is None else args.port
             run(serve(replace(settings, host=host, port=port, simulate=simulate)))

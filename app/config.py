@@ -20,6 +20,17 @@ CREDENTIAL_NAMES: Mapping[Vendor, tuple[str, ...]] = {
 }
 
 
+# Options per vendor that are not secrets, same naming: SWITCHBOARD_<VENDOR>_<NAME>. Each
+# becomes a keyword argument of the vendor's adapter when set.
+OPTION_NAMES: Mapping[Vendor, tuple[str, ...]] = {
+    Vendor.ORACLE: (),
+    Vendor.HUAWEI: ("token_url",),
+    Vendor.VERBA: (),
+    Vendor.VOIPNOW: (),
+    Vendor.GENESYS: (),
+}
+
+
 class Secret(str):
     """A credential: compares and is sent like a string, never shown by repr()."""
 
@@ -31,6 +42,7 @@ class Secret(str):
 class VendorSettings:
     url: str
     credentials: Mapping[str, Secret] = field(default_factory=dict)
+    options: Mapping[str, str] = field(default_factory=dict)  # OPTION_NAMES that are set
 
 
 @dataclass(frozen=True)
@@ -61,6 +73,9 @@ class Settings:
     access_log: bool = True
     introspection: bool = True
     simulate: bool = True
+    # Demo mode only: documented vendor variants the embedded emulators show,
+    # "vendor=variant,…" (README, "Vendors").
+    emulator_variants: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -88,6 +103,11 @@ class Settings:
                     name: Secret(env.get(f"SWITCHBOARD_{vendor.name}_{name.upper()}", ""))
                     for name in CREDENTIAL_NAMES[vendor]
                 },
+                {
+                    name: value
+                    for name in OPTION_NAMES[vendor]
+                    if (value := env.get(f"SWITCHBOARD_{vendor.name}_{name.upper()}", ""))
+                },
             )
             for vendor in Vendor
             if (url := env.get(f"SWITCHBOARD_{vendor.name}_URL", ""))
@@ -99,18 +119,25 @@ class Settings:
         """No vendor configured: `python -m app` embeds the emulators (the demo setup)."""
         return not self.vendors
 
-    def with_vendors(self, base_url: str, credentials: Mapping[str, Mapping[str, str]]) -> Settings:
-        """Every vendor at `<base_url>/<vendor>` with the given credentials (the emulators)."""
-        return replace(
-            self,
-            vendors={
-                vendor: VendorSettings(
-                    f"{base_url.rstrip('/')}/{vendor.value}",
-                    {k: Secret(v) for k, v in credentials.get(vendor.value, {}).items()},
-                )
-                for vendor in Vendor
-            },
-        )
+    def with_vendors(
+        self,
+        base_url: str,
+        credentials: Mapping[str, Mapping[str, str]],
+        *,
+        options: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Settings:
+        """Every vendor at `<base_url>/<vendor>` with the given credentials (the emulators);
+        `options` per vendor name may replace the `url` and set vendor options."""
+        vendors = {}
+        for vendor in Vendor:
+            own = dict((options or {}).get(vendor.value, {}))
+            url = own.pop("url", f"{base_url.rstrip('/')}/{vendor.value}")
+            vendors[vendor] = VendorSettings(
+                url,
+                {k: Secret(v) for k, v in credentials.get(vendor.value, {}).items()},
+                own,
+            )
+        return replace(self, vendors=vendors)
 
 
 def _parse(raw: str, kind: type) -> Any:

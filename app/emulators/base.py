@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping
+from typing import ClassVar
 
 from aiohttp import web
 
@@ -32,9 +33,30 @@ class VendorEmulator:
     """
 
     vendor: str
+    # The documented variants this emulator can show (VENDORS.md §6), name -> what it is,
+    # the first one the default. A real deployment shows one of them; the contract suite
+    # runs the adapters against each. Selected with `select_variant` or over the control
+    # surface (`PUT /_emulator/variants/{vendor}`).
+    VARIANTS: ClassVar[Mapping[str, str]] = {"default": "as the seed page describes it"}
 
     def __init__(self, control: EmulatorControl) -> None:
         self.control = control
+        self.variant = next(iter(self.VARIANTS))
+        control.register_emulator(self.vendor, self)
+
+    def select_variant(self, name: str) -> None:
+        """Behave as variant `name` from now on (a ValueError names the known ones)."""
+        if name not in self.VARIANTS:
+            known = ", ".join(self.VARIANTS)
+            raise ValueError(f"{self.vendor} has no variant {name!r}; known: {known}")
+        self.variant = name
+
+    def tenant_options(self, base_url: str) -> dict[str, str]:
+        """How a tenant showing the selected variant is configured, beyond the demo
+        credentials: `url` (the API's base URL, e.g. with a path prefix) and any vendor
+        option (`SWITCHBOARD_<VENDOR>_<NAME>`, e.g. `token_url`). `base_url` is where
+        this emulator is mounted."""
+        return {"url": base_url}
 
     def build_app(self) -> web.Application:
         app = web.Application(middlewares=[self.control.middleware(self.vendor)])

@@ -9,6 +9,8 @@ HTTP surface (on the root emulator app):
     DELETE /_emulator/faults/{vendor}   204, clears that vendor's fault
     DELETE /_emulator/faults            204, clears every fault
     POST   /_emulator/expire-tokens/{vendor}   204, every token issued so far is now expired
+    GET    /_emulator/variants          {"<vendor>": {"selected", "variants": {name: what}}}
+    PUT    /_emulator/variants/{vendor} {"variant": "<name>"}; 204, or 400 naming the known ones
 """
 
 from __future__ import annotations
@@ -16,12 +18,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+
+
+class SelectsVariant(Protocol):
+    """What the control surface needs of an emulator (`VendorEmulator`)."""
+
+    variant: str
+
+    @property
+    def VARIANTS(self) -> Mapping[str, str]: ...
+
+    def select_variant(self, name: str) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +79,7 @@ class EmulatorControl:
         self.requests: list[RecordedRequest] = []
         self.faults: dict[str, Fault] = {}
         self._token_expirers: dict[str, Callable[[], None]] = {}
+        self._emulators: dict[str, SelectsVariant] = {}
         # Set on shutdown and whenever faults change, so that held ("timeout") requests end.
         self._release = asyncio.Event()
 
@@ -94,6 +108,22 @@ class EmulatorControl:
 
     def expire_tokens(self, vendor: str) -> None:
         self._token_expirers[vendor]()
+
+    def register_emulator(self, vendor: str, emulator: SelectsVariant) -> None:
+        self._emulators[vendor] = emulator
+
+    def select_variant(self, vendor: str, variant: str) -> None:
+        """Make `vendor`'s emulator show a documented variant (ValueError if unknown)."""
+        emulator = self._emulators.get(vendor)
+        if emulator is None:
+            raise ValueError(f"no emulator for {vendor!r}")
+        emulator.select_variant(variant)
+
+    def variants(self) -> dict[str, dict[str, Any]]:
+        return {
+            vendor: {"selected": emulator.variant, "variants": dict(emulator.VARIANTS)}
+            for vendor, emulator in self._emulators.items()
+        }
 
     def release_all(self) -> None:
         self._release.set()
@@ -141,6 +171,8 @@ class EmulatorControl:
             web.delete("/_emulator/faults/{vendor}", self._delete_fault),
             web.delete("/_emulator/faults", self._delete_faults),
             web.post("/_emulator/expire-tokens/{vendor}", self._expire_tokens),
+            web.get("/_emulator/variants", self._get_variants),
+            web.put("/_emulator/variants/{vendor}", self._put_variant),
         ]
 
     async def _get_requests(self, request: web.Request) -> web.Response:
@@ -170,4 +202,17 @@ class EmulatorControl:
         if vendor not in self._token_expirers:
             return web.json_response({"error": f"{vendor} issues no tokens"}, status=404)
         self.expire_tokens(vendor)
+        return web.Response(status=204)
+
+    async def _get_variants(self, request: web.Request) -> web.Response:
+        return web.json_response(self.variants())
+
+    async def _put_variant(self, request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict) or not isinstance(body.get("variant"), str):
+                raise ValueError('expected {"variant": "<name>"}')
+            self.select_variant(request.match_info["vendor"], body["variant"])
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         return web.Response(status=204)

@@ -75,8 +75,7 @@ class VendorHttp:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        # Created on first use so that it binds to the running loop. Cookies are handled
-        # by the adapters that need them (Genesys JSESSIONID), explicitly.
+        # Created on first use so that it binds to the running loop.
         if self._session is None or self._session.closed:
             # A new session may be on a new loop: so is its queue.
             self._admission = asyncio.Semaphore(self.concurrency)
@@ -84,7 +83,12 @@ class VendorHttp:
                 # No aiohttp timeouts: `_send` bounds the queue and the exchange as one.
                 timeout=aiohttp.ClientTimeout(),
                 connector=aiohttp.TCPConnector(limit=self.concurrency, ttl_dns_cache=300),
-                cookie_jar=aiohttp.DummyCookieJar(),
+                # Every cookie the vendor sets is kept and sent back, not just a session
+                # id: behind a sticky load balancer (Genesys: `JSESSIONID` plus `AWSELB`,
+                # CometD's `BAYEUX_BROWSER`, VENDORS.md §6) a command without the
+                # affinity cookie lands on another node and is refused. One jar per
+                # vendor; `unsafe`: vendors are often addressed by IP.
+                cookie_jar=aiohttp.CookieJar(unsafe=True, quote_cookie=False),
                 raise_for_status=False,
             )
             # aiohttp silently resends GET/PUT/DELETE once when a kept-alive connection
@@ -92,6 +96,20 @@ class VendorHttp:
             # switch exists, so turn it off here: `request` decides what is retried.
             self._session._retry_connection = False
         return self._session
+
+    def forget_cookies(self) -> None:
+        """Drop every cookie the vendor set (its session ended: start a new one)."""
+        if self._session is not None:
+            self._session.cookie_jar.clear()
+
+    def cookie(self, name: str) -> str | None:
+        """The value of the vendor's cookie `name`, if it set one."""
+        if self._session is None:
+            return None
+        for morsel in self._session.cookie_jar:
+            if morsel.key == name:
+                return morsel.value
+        return None
 
     async def close(self) -> None:
         if self._session is not None:

@@ -31,6 +31,8 @@ def build_adapters(settings: Settings) -> Adapters:
             timeout=settings.vendor_timeout,
             concurrency=settings.vendor_concurrency,
         )
-        by_vendor[vendor] = ADAPTER_CLASSES[vendor](http, **vendor_settings.credentials)  # type: ignore[call-arg]
+        by_vendor[vendor] = ADAPTER_CLASSES[vendor](  # type: ignore[call-arg]
+            http, **vendor_settings.credentials, **vendor_settings.options
+        )
     verba = by_vendor.get(Vendor.VERBA)
     return Adapters(by_vendor, verba if isinstance(verba, VerbaAdapter) else None)

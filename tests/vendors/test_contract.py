@@ -1,46 +1,59 @@
 """One contract suite, run over all five adapters against their emulators (built by the
-same registry the gateway uses): what the GraphQL layer relies on from any vendor."""
+same registry the gateway uses), in every documented variant each emulator can show
+(VENDORS.md §6): what the GraphQL layer relies on from any vendor, whatever its version."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any, cast
 
 import pytest
 
 from app.adapters import Adapters, VendorAdapter
 from app.calls import SNAPSHOT_TYPES, CallId, CallState, Vendor
 from app.config import Settings
-from app.emulators import DEMO_CREDENTIALS
+from app.emulators import EMULATOR_CLASSES
 from app.emulators.control import Fault
 from app.errors import CallNotFound, NotSupported, VendorError, VendorTimeout, VendorUnavailable
 from app.vendors.registry import build_adapters
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
 
-VENDORS = list(Vendor)
+# Every (vendor, variant) an emulator can show; the first variant of each is its default.
+CASES = [
+    pytest.param(Vendor(cls.vendor), variant, id=f"{cls.vendor}-{variant}")
+    for cls in EMULATOR_CLASSES
+    for variant in cls.VARIANTS
+]
 LIST_VENDORS = {Vendor.GENESYS, Vendor.VOIPNOW}
 # Verba's HTTP API has no lookup by CallID: its adapter answers without a request.
 REQUESTLESS = {Vendor.VERBA}
 
 
+def cases(keep: Callable[[Vendor], bool] = lambda vendor: True) -> list[Any]:
+    return [case for case in CASES if keep(cast(Vendor, case.values[0]))]
+
+
 @pytest.fixture
-async def adapters(emulator_server: EmulatorServer) -> AsyncIterator[Adapters]:
-    settings = Settings(vendor_timeout=0.5).with_vendors(emulator_server.url, DEMO_CREDENTIALS)
+async def adapters(
+    emulator_server: EmulatorServer, vendor: Vendor, variant: str
+) -> AsyncIterator[Adapters]:
+    """The adapters, the vendor's emulator showing `variant`, configured as such a tenant."""
+    emulator_server.control.select_variant(vendor.value, variant)
+    settings = emulator_server.emulators.settings_for(
+        Settings(vendor_timeout=0.5), emulator_server.url
+    )
     built = build_adapters(settings)
     yield built
     await built.close()
-
-
-def vendor_name(vendor: Vendor) -> str:
-    return vendor.value
 
 
 def native(text: str) -> str:
     return CallId.parse(text).native
 
 
-@pytest.mark.parametrize("vendor", VENDORS, ids=vendor_name)
+@pytest.mark.parametrize(("vendor", "variant"), cases())
 async def test_adapter_fetches_its_demo_call(adapters: Adapters, vendor: Vendor) -> None:
     adapter: VendorAdapter = adapters[vendor]
     assert adapter.vendor is vendor
@@ -54,7 +67,7 @@ async def test_adapter_fetches_its_demo_call(adapters: Adapters, vendor: Vendor)
         assert snapshot.state is not CallState.UNKNOWN
 
 
-@pytest.mark.parametrize("vendor", [v for v in Vendor if v in UNKNOWN_IDS], ids=vendor_name)
+@pytest.mark.parametrize(("vendor", "variant"), cases(lambda v: v in UNKNOWN_IDS))
 async def test_adapter_answers_one_result_per_id_in_order(
     adapters: Adapters, vendor: Vendor
 ) -> None:
@@ -67,7 +80,7 @@ async def test_adapter_answers_one_result_per_id_in_order(
     assert results[1].call_id.native == ids[1]
 
 
-@pytest.mark.parametrize("vendor", [v for v in Vendor if v not in REQUESTLESS], ids=vendor_name)
+@pytest.mark.parametrize(("vendor", "variant"), cases(lambda v: v not in REQUESTLESS))
 @pytest.mark.parametrize(
     ("fault", "error"),
     [
@@ -94,7 +107,7 @@ async def test_adapter_reports_a_failing_vendor_as_a_domain_error(
     assert result.vendor == vendor.value
 
 
-@pytest.mark.parametrize("vendor", VENDORS, ids=vendor_name)
+@pytest.mark.parametrize(("vendor", "variant"), cases())
 async def test_adapter_lists_active_calls_only_with_a_list_api(
     adapters: Adapters, emulator_server: EmulatorServer, vendor: Vendor
 ) -> None:
@@ -107,7 +120,7 @@ async def test_adapter_lists_active_calls_only_with_a_list_api(
         assert emulator_server.control.count(vendor.value) == 0
 
 
-@pytest.mark.parametrize("vendor", VENDORS, ids=vendor_name)
+@pytest.mark.parametrize(("vendor", "variant"), cases())
 async def test_adapter_serves_concurrent_batches(adapters: Adapters, vendor: Vendor) -> None:
     batches = await asyncio.gather(
         *(adapters[vendor].fetch_many([native(DEMO_IDS[vendor])]) for _ in range(10))
