@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
 
 from app.calls import CallSnapshot, Capability, Vendor, VerbaCall
 from app.errors import NotSupported, SwitchboardError
@@ -44,6 +45,17 @@ class VendorAdapter(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class FindsPlacedCalls(Protocol):
+    """An adapter whose vendor lists calls (Genesys, VoipNow) can look for a call that it
+    may have placed when the answer to the request was lost."""
+
+    async def find_placed_call(self, request: StartCall, since: datetime) -> CallSnapshot | None:
+        """The call the vendor shows for `request` (same destination, and origin where
+        the vendor says it), begun at or after `since`; None when there is none."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

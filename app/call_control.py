@@ -11,20 +11,32 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
-from app.adapters import Adapters, StartCall
+from app.adapters import Adapters, FindsPlacedCalls, StartCall
 from app.calls import VENDOR_CAPABILITIES, CallId, CallSnapshot, CallState, Capability
 from app.errors import (
+    BadUserInput,
     CallNotFound,
     InvalidState,
     NotSupported,
+    OutcomeUnknown,
+    SwitchboardError,
     VendorConnectionLost,
     VendorError,
     VendorTimeout,
 )
+from app.idempotency import DAY, IdempotencyStore, MemoryIdempotency, Outcome, fingerprint
+
+logger = logging.getLogger("switchboard.control")
+
+# A lost start answer: look for the placed call among those begun this long before the
+# request was sent (vendor clocks drift from ours).
+_CLOCK_SLACK = timedelta(seconds=5)
 
 # The state each operation leads to.
 TARGET_STATES: Mapping[Capability, CallState] = {
@@ -103,9 +115,16 @@ class CallControl:
         confirm_timeout: float = 5.0,
         waiter: StateWaiter | None = None,
         on_confirmed: Callable[[CallSnapshot, CallSnapshot | None], Awaitable[None]] | None = None,
+        idempotency: IdempotencyStore | None = None,
+        idempotency_ttl: float = DAY,
     ) -> None:
         self.adapters = adapters
         self.confirm_timeout = confirm_timeout
+        self.idempotency: IdempotencyStore = idempotency or MemoryIdempotency()
+        self.idempotency_ttl = idempotency_ttl
+        # Starts in flight in this process, by idempotency key: a concurrent repeat waits
+        # for the first one instead of asking the store in a loop.
+        self._starting: dict[str, asyncio.Future[CallSnapshot]] = {}
         self.waiter: StateWaiter = waiter or PollingWaiter(adapters)
         # Live updates: subscribers hear of a confirmed change at once, not at next poll.
         # Called with the call after, and as it was before (None: a new call).
@@ -140,21 +159,125 @@ class CallControl:
         if not done.cancelled():
             done.exception()  # retrieved: every caller may have gone away meanwhile
 
-    async def start(self, request: StartCall) -> CallSnapshot:
-        """Start a call; the call once the vendor knows it (typically DIALING or RINGING)."""
-        adapter = self.adapters[request.vendor]
-        native_id = await adapter.start_call(request)
-        call_id = CallId.parse(f"{request.vendor.value}:{native_id}")
-        started = await self._confirm(
-            call_id,
-            lambda snapshot: snapshot is not None,
-            last_known=None,
-            what=f"{request.vendor.value} started call {call_id} but does not show it",
+    async def start(
+        self, request: StartCall, *, idempotency_key: str | None = None, scope: str = ""
+    ) -> CallSnapshot:
+        """Start a call; the call once the vendor knows it (typically DIALING or RINGING).
+
+        With an `idempotency_key`, a repeat of the same request (by the same `scope`, the
+        principal) answers the first one's outcome and sends nothing to the vendor."""
+        if idempotency_key is None:
+            return await self._start(request)
+        running = self._starting.get(idempotency_key)
+        if running is not None:
+            return await asyncio.shield(running)
+        task = asyncio.ensure_future(self._start_once(request, idempotency_key, scope))
+        self._starting[idempotency_key] = task
+        task.add_done_callback(lambda done: self._started(idempotency_key, done))
+        return await asyncio.shield(task)
+
+    def _started(self, key: str, done: asyncio.Future[CallSnapshot]) -> None:
+        self._starting.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone away meanwhile
+
+    async def _start_once(self, request: StartCall, key: str, scope: str) -> CallSnapshot:
+        mine = fingerprint(request, scope)
+        ttl = self.idempotency_ttl
+        held = await self.idempotency.claim(key, mine, ttl)
+        if held is not None:
+            return await self._repeat(request, key, mine, held)
+        try:
+            started = await self._start(request)
+        except OutcomeUnknown as unknown:
+            await self.idempotency.settle(key, Outcome(mine, False, None, unknown.message), ttl)
+            raise
+        except BaseException:
+            # Refused before the vendor acted (or never sent): the key is free again.
+            await self.idempotency.release(key)
+            raise
+        await self.idempotency.settle(key, Outcome(mine, False, started), ttl)
+        return started
+
+    async def _repeat(self, request: StartCall, key: str, mine: str, held: Outcome) -> CallSnapshot:
+        vendor = request.vendor.value
+        if held.fingerprint != mine:
+            raise BadUserInput(
+                "This idempotencyKey was used for a different startCall request: use a new "
+                "key for a new call.",
+                vendor=vendor,
+            )
+        if held.call is not None:
+            return held.call
+        if held.pending:
+            # Another instance is placing it right now: its outcome is not known here.
+            raise OutcomeUnknown(
+                "A startCall with this idempotencyKey is still in progress; ask again "
+                "with the same key in a few seconds.",
+                vendor=vendor,
+            )
+        # The first answer was lost. The vendor may show the call by now: look, never dial.
+        found = await self._find_placed(request, datetime.now(UTC) - timedelta(seconds=60))
+        if found is not None:
+            await self.idempotency.settle(key, Outcome(mine, False, found), self.idempotency_ttl)
+            return found
+        raise OutcomeUnknown(
+            held.message or "The outcome of this startCall is unknown.", vendor=vendor
         )
+
+    async def _start(self, request: StartCall) -> CallSnapshot:
+        adapter = self.adapters[request.vendor]
+        vendor = request.vendor.value
+        sent_at = datetime.now(UTC)
+        try:
+            native_id = await adapter.start_call(request)
+        except (VendorTimeout, VendorConnectionLost) as lost:
+            # The vendor may have placed the call: never send it again. Where the vendor
+            # lists calls, the call it placed can be found; otherwise say so plainly.
+            found = await self._find_placed(request, sent_at - _CLOCK_SLACK)
+            if found is not None:
+                logger.info("%s start answer lost; found the call it placed", vendor)
+                return await self._announce_started(found)
+            raise OutcomeUnknown(
+                f"The answer to the start request was lost ({lost.message}): {vendor} may "
+                "have placed the call. Do not retry blindly: retry with the same "
+                "idempotencyKey, or look for the call.",
+                vendor=vendor,
+            ) from lost
+        call_id = CallId.parse(f"{vendor}:{native_id}")
+        try:
+            started = await self._confirm(
+                call_id,
+                lambda snapshot: snapshot is not None,
+                last_known=None,
+                what=f"{vendor} started call {call_id} but does not show it",
+            )
+        except SwitchboardError as unconfirmed:
+            # The call was placed: whatever else fails, the client learns which call.
+            unconfirmed.details["callId"] = str(call_id)
+            raise
         assert started is not None
+        return await self._announce_started(started)
+
+    async def _announce_started(self, started: CallSnapshot) -> CallSnapshot:
         if self.on_confirmed is not None:
             await self.on_confirmed(started, None)
         return started
+
+    async def _find_placed(self, request: StartCall, since: datetime) -> CallSnapshot | None:
+        adapter = self.adapters.by_vendor.get(request.vendor)
+        if not isinstance(adapter, FindsPlacedCalls):
+            return None
+        try:
+            async with asyncio.timeout(self.confirm_timeout):
+                return await adapter.find_placed_call(request, since)
+        except (SwitchboardError, TimeoutError) as failed:
+            logger.info(
+                "%s: could not look for a placed call: %s",
+                request.vendor.value,
+                getattr(failed, "message", type(failed).__name__),
+            )
+            return None
 
     async def _perform(self, call_id: CallId, operation: Capability) -> _Change:
         current = await read_call(self.adapters, call_id)
@@ -178,8 +301,12 @@ class CallControl:
             # The answer is lost, not the command: it may have been carried out. Never
             # resend it; watch for its effect as if the vendor had said yes.
             what = f"the answer to the request to {_VERBS[operation]} call {call_id} was lost"
-        except VendorError as refused:
-            # The vendor answered and did not act. Still, read before deciding.
+        except NotSupported:
+            raise  # said before anything was sent
+        except SwitchboardError as refused:
+            # The vendor answered and did not act (HTTP 4xx, GWS statusCode != 0, Oracle
+            # 403 "already ended"). Still, read before deciding: the effect may be there
+            # already (the far end hung up first), which is what the client asked for.
             latest = await self._read_back(call_id, current)
             if _reached(latest, target):
                 return _settled(latest, current, target)
@@ -240,7 +367,10 @@ def _settled(latest: CallSnapshot | None, before: CallSnapshot, target: CallStat
     return dataclasses.replace(before, state=target, vendor_state=None)
 
 
-def _with_state(error: VendorError, snapshot: CallSnapshot | None) -> VendorError:
+E = TypeVar("E", bound=SwitchboardError)
+
+
+def _with_state(error: E, snapshot: CallSnapshot | None) -> E:
     """`error`, carrying the last state switchboard saw (clients can show it)."""
     if snapshot is not None:
         error.details.update(

@@ -55,6 +55,7 @@ class Settings:
     vendor_concurrency: int = 16
     confirm_timeout: float = 5.0
     confirm_interval: float = 0.2
+    idempotency_ttl: float = 86_400.0  # startCall idempotency keys are kept this long (s)
     max_ids: int = 100
     max_depth: int = 10
     max_aliases: int = 30

@@ -5,10 +5,13 @@
      ├── CallNotFound                     NOT_FOUND
      ├── NotSupported                     NOT_SUPPORTED
      ├── InvalidState                     INVALID_STATE
+     ├── StoreUnavailable                 SERVICE_UNAVAILABLE (Redis, for idempotency keys)
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
           │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
           ├── VendorTimeout               VENDOR_TIMEOUT     (also a TimeoutError)
+          ├── OutcomeUnknown              OUTCOME_UNKNOWN    (the vendor may have acted;
+          │                                                  retrySafe: false)
           ├── VendorUnauthenticated       UNAUTHENTICATED
           └── VendorForbidden             FORBIDDEN
 
@@ -62,6 +65,13 @@ class InvalidState(SwitchboardError):
     code = "INVALID_STATE"
 
 
+class StoreUnavailable(SwitchboardError):
+    """A store the command depends on (Redis, for idempotency keys) cannot be reached:
+    the command was not sent."""
+
+    code = "SERVICE_UNAVAILABLE"
+
+
 class VendorError(SwitchboardError):
     """The vendor could not give an answer. Always names the vendor."""
 
@@ -83,6 +93,17 @@ class VendorTimeout(VendorError, TimeoutError):
     """No answer in time: as with a lost connection, the vendor may have acted."""
 
     code = "VENDOR_TIMEOUT"
+
+
+class OutcomeUnknown(VendorError):
+    """A command's answer was lost after the vendor may have carried it out (a call may
+    have been placed): resending it could act twice, so the client is told not to retry
+    blindly (`retrySafe: false`) but to look (or retry with the same idempotency key)."""
+
+    code = "OUTCOME_UNKNOWN"
+
+    def __init__(self, message: str, *, vendor: str, **details: Any) -> None:
+        super().__init__(message, vendor=vendor, retrySafe=False, **details)
 
 
 class VendorUnauthenticated(VendorError):

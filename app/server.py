@@ -23,6 +23,7 @@ from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
+from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
 from app.live.watcher import Watcher
 from app.vendors.registry import build_adapters
@@ -54,6 +55,7 @@ def create_app(settings: Settings) -> SwitchboardApp:
     adapters = build_adapters(settings)
     bus = Bus(settings.broadcast_url)
     leases = leases_for(settings.broadcast_url)
+    idempotency = idempotency_for(settings.broadcast_url)
     watcher = Watcher(
         adapters,
         bus,
@@ -67,6 +69,8 @@ def create_app(settings: Settings) -> SwitchboardApp:
         confirm_timeout=settings.confirm_timeout,
         waiter=NotifiedOrPolledWaiter(adapters, bus, settings.confirm_interval),
         on_confirmed=watcher.publish,
+        idempotency=idempotency,
+        idempotency_ttl=settings.idempotency_ttl,
     )
     services = Services(settings, adapters, bus, watcher, control)
     schema = build_schema(settings)
@@ -114,6 +118,7 @@ def create_app(settings: Settings) -> SwitchboardApp:
             await subscriptions.close()
             await watcher.close()
             await leases.aclose()
+            await idempotency.aclose()
             await bus.disconnect()
             await adapters.close()
 

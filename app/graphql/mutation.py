@@ -13,6 +13,7 @@ from app.calls import CallId, Capability, Vendor
 from app.errors import BadUserInput
 from app.graphql.context import Info
 from app.graphql.types import Call
+from app.idempotency import checked_key
 
 # Phone numbers and extensions: digits and the dialling symbols, VoipNow's "0003*210".
 _NUMBER = re.compile(r"[0-9+*#]{1,32}")
@@ -44,6 +45,12 @@ class StartCallInput:
     )
     user_data: JSON | None = strawberry.field(
         default=None, description="Genesys userData; Huawei callData (as JSON text)."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="A key of the client's choosing (a UUID) that makes a retry safe: a "
+        "repeat with the same key and request answers the first outcome (for 24 h) and "
+        "never places a second call.",
     )
 
     def to_request(self) -> StartCall:
@@ -92,4 +99,7 @@ class Mutation:
         description="Start a call (click-to-call); the call once the vendor shows it."
     )
     async def start_call(self, info: Info, input: StartCallInput) -> Call:
-        return await info.context.control.start(input.to_request())  # type: ignore[return-value]
+        key = None if input.idempotency_key is None else checked_key(input.idempotency_key)
+        return await info.context.control.start(  # type: ignore[return-value]
+            input.to_request(), idempotency_key=key
+        )
