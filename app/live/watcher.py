@@ -17,8 +17,11 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
 from app.adapters import Adapters
@@ -55,6 +58,8 @@ class Watcher:
         grace: float = 5.0,
         lease_ttl: float = 5.0,
         known_limit: int = 10_000,
+        restart_backoff: float = 0.5,
+        restart_backoff_max: float = 30.0,
     ) -> None:
         self.adapters = adapters
         self.bus = bus
@@ -71,6 +76,9 @@ class Watcher:
         self._known: collections.OrderedDict[CallId, CallSnapshot] = collections.OrderedDict()
         self._known_limit = known_limit
         self.leased: set[str] = set()  # leases this instance holds and observes under
+        self.restart_backoff = restart_backoff
+        self.restart_backoff_max = restart_backoff_max
+        self.restarts = 0  # observers restarted after a failure (tests, metrics)
 
     # -- interest -------------------------------------------------------------------------
 
@@ -170,7 +178,7 @@ class Watcher:
             pending.cancel()
         task = self._observers.get(key)
         if task is None or task.done():
-            self._observers[key] = asyncio.create_task(self._observe(key), name=f"watch:{key}")
+            self._observers[key] = asyncio.create_task(self._supervise(key), name=f"watch:{key}")
 
     def _stop_later(self, key: object) -> None:
         def stop() -> None:
@@ -184,6 +192,30 @@ class Watcher:
             stop()
         else:
             self._stops[key] = asyncio.get_running_loop().call_later(self.grace, stop)
+
+    async def _supervise(self, key: object) -> None:
+        """Run the observer of `key` until it is done (its call ended) or stopped. An
+        observer that fails — a vendor reply nobody foresaw, a bug — is logged and started
+        again after a backoff: a watched call never goes silent without a word."""
+        failures = 0
+        while True:
+            started = time.monotonic()
+            try:
+                await self._observe(key)
+                return
+            except Exception as failed:
+                if time.monotonic() - started > self.restart_backoff_max:
+                    failures = 0  # it ran well for a while: this is a new failure
+                failures += 1
+                delay = min(self.restart_backoff * 2 ** (failures - 1), self.restart_backoff_max)
+                self.restarts += 1
+                logger.error(
+                    "watch %s: observer failed (%s); restarting in %.1f s",
+                    _describe(key),
+                    _reason(failed),
+                    delay,
+                )
+            await asyncio.sleep(delay)
 
     async def _observe(self, key: object) -> None:
         work: Callable[[], Coroutine[Any, Any, None]]
@@ -292,6 +324,23 @@ class Watcher:
                 await self.publish(snapshot)
 
 
+def _describe(key: object) -> str:
+    if isinstance(key, CallId):
+        return f"{key.vendor.value} call {key}"
+    kind, vendor = cast(tuple[str, Vendor], key)
+    return f"{vendor.value} {'push stream' if kind == 'push' else 'call list'}"
+
+
+def _reason(failed: BaseException) -> str:
+    """What failed, without a traceback or the exception's text for foreign exceptions
+    (which may quote a URL with a credential): our errors' messages are safe by design."""
+    if isinstance(failed, SwitchboardError):
+        return f"{type(failed).__name__}: {failed.message}"
+    frames = traceback.extract_tb(failed.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(failed).__name__}{where}"
+
+
 def _pushes(adapter: object) -> bool:
     return isinstance(adapter, PushSource)
 
@@ -301,6 +350,12 @@ def _finished(snapshot: CallSnapshot) -> bool:
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
+    if task.done():
+        # Awaiting it again would raise its exception anew, rewriting the traceback that
+        # the supervisor is about to report.
+        if not task.cancelled():
+            task.exception()  # retrieved
+        return
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
