@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 FED       := tests/federation
 FED_STAMP := $(FED)/node_modules/.installed
 
-.PHONY: install federation-deps run emulate test lint schema bench clean
+.PHONY: install federation-deps run emulate test fuzz lint schema bench clean
 
 install: $(STAMP)
 
@@ -41,6 +41,10 @@ emulate: install
 
 test: install $(FED_STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# A long random fuzz run (tests/fuzz): FUZZ_EXAMPLES per strategy, over 10,000 inputs.
+fuzz: install
+	FUZZ_PROFILE=long FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-1500} $(PY) -m pytest tests/fuzz -p no:randomly -q
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench
