@@ -53,6 +53,10 @@ class Settings:
     vendors: Mapping[Vendor, VendorSettings] = field(default_factory=dict)
     vendor_timeout: float = 5.0
     vendor_concurrency: int = 16
+    # Circuit breaker per vendor (app/vendors/breaker.py): opens after this many
+    # consecutive failures, for this many seconds.
+    breaker_failures: int = 5
+    breaker_cooldown: float = 10.0
     confirm_timeout: float = 5.0
     confirm_interval: float = 0.2
     idempotency_ttl: float = 86_400.0  # startCall idempotency keys are kept this long (s)

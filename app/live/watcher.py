@@ -271,17 +271,19 @@ class Watcher:
         previous poller, and queries poll too, so states are compared here."""
         adapter = self.adapters[call_id.vendor]
         while True:
+            pause = self.poll_interval
             try:
                 [result] = await adapter.fetch_many([call_id.native])
             except SwitchboardError as failed:
                 logger.info("watch %s: %s", call_id, failed.message)
+                pause = _backoff(failed, pause)
             else:
                 snapshot = self._ended_if_gone(call_id, result)
                 if snapshot is not None:
                     await self.publish(snapshot)
                     if _finished(snapshot):
                         return
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(pause)
 
     def _ended_if_gone(
         self, call_id: CallId, result: CallSnapshot | SwitchboardError
@@ -301,10 +303,12 @@ class Watcher:
         adapter = self.adapters[vendor]
         listed: set[CallId] = set()
         while True:
+            pause = self.poll_interval
             try:
                 calls = await adapter.active_calls(None)
             except SwitchboardError as failed:
                 logger.info("watch %s calls: %s", vendor.value, failed.message)
+                pause = _backoff(failed, pause)
             else:
                 now_listed = {call.call_id for call in calls}
                 for call in calls:
@@ -314,7 +318,7 @@ class Watcher:
                     if snapshot is not None:
                         await self.publish(snapshot)
                 listed = now_listed
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(pause)
 
     async def _follow_pushes(self, vendor: Vendor) -> None:
         source = self.adapters.by_vendor[vendor]
@@ -322,6 +326,13 @@ class Watcher:
         async for snapshot in source.call_events():
             if self._everything > 0 or self._interest[snapshot.call_id] > 0:
                 await self.publish(snapshot)
+
+
+def _backoff(failed: SwitchboardError, pause: float) -> float:
+    """How long to wait before polling again: a vendor whose breaker is open says when
+    it may be asked again (`retryAfter`); polling sooner would only be refused."""
+    retry_after = failed.details.get("retryAfter")
+    return max(pause, float(retry_after)) if isinstance(retry_after, int | float) else pause
 
 
 def _describe(key: object) -> str:

@@ -19,7 +19,8 @@ import aiohttp
 from multidict import CIMultiDictProxy
 
 from app.calls import Vendor
-from app.errors import VendorConnectionLost, VendorTimeout, VendorUnavailable
+from app.errors import VendorConnectionLost, VendorError, VendorTimeout, VendorUnavailable
+from app.vendors.breaker import CircuitBreaker
 
 logger = logging.getLogger("switchboard.vendors")
 
@@ -61,8 +62,10 @@ class VendorHttp:
         *,
         timeout: float = 5.0,
         concurrency: int = 16,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.vendor = vendor
+        self.breaker = breaker or CircuitBreaker(vendor)
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.concurrency = concurrency
@@ -140,6 +143,32 @@ class VendorHttp:
         """
         if idempotent is None:
             idempotent = method == "GET"
+        # Reads may probe a half-open breaker; commands never do (app/vendors/breaker.py).
+        probe = self.breaker.admit(probe=idempotent)
+        try:
+            response = await self._exchange(
+                method, path, params, json_body, form, headers, idempotent, request_timeout
+            )
+        except VendorError as failed:  # timeouts, 5xx, lost or refused connections
+            self.breaker.failed(failed.code, probe=probe)
+            raise
+        except BaseException:
+            self.breaker.released(probe=probe)
+            raise
+        self.breaker.succeeded(probe=probe)
+        return response
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        idempotent: bool,
+        request_timeout: float | None,
+    ) -> VendorResponse:
         attempts = 2 if idempotent else 1
         limit = self.timeout if request_timeout is None else request_timeout
         for attempt in range(1, attempts + 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.adapters import Adapters, VendorAdapter
 from app.calls import Vendor
 from app.config import Settings
+from app.vendors.breaker import CircuitBreaker
 from app.vendors.genesys import GenesysAdapter
 from app.vendors.http import VendorHttp
 from app.vendors.huawei import HuaweiAdapter
@@ -30,6 +31,9 @@ def build_adapters(settings: Settings) -> Adapters:
             vendor_settings.url,
             timeout=settings.vendor_timeout,
             concurrency=settings.vendor_concurrency,
+            breaker=CircuitBreaker(
+                vendor, failures=settings.breaker_failures, cooldown=settings.breaker_cooldown
+            ),
         )
         by_vendor[vendor] = ADAPTER_CLASSES[vendor](  # type: ignore[call-arg]
             http, **vendor_settings.credentials, **vendor_settings.options
