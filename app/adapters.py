@@ -126,12 +126,26 @@ class RecordingLookup(Protocol):
         ...
 
 
+class VendorHealth(Protocol):
+    """How a vendor is doing, as the gateway saw it (its circuit breaker)."""
+
+    @property
+    def usable(self) -> bool:
+        """False while requests to the vendor are refused at once (breaker open)."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """For /readyz: breaker state, age of the last success, code of the last error."""
+        ...
+
+
 @dataclass(frozen=True)
 class Adapters:
     """Every configured adapter, by vendor, plus Verba's recording lookup."""
 
     by_vendor: Mapping[Vendor, VendorAdapter]
     recordings: RecordingLookup | None
+    health: Mapping[Vendor, VendorHealth] = field(default_factory=dict)
 
     def __getitem__(self, vendor: Vendor) -> VendorAdapter:
         """The vendor's adapter; `NotSupported` when that vendor is not configured."""

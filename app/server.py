@@ -96,6 +96,27 @@ def create_app(settings: Settings) -> SwitchboardApp:
     )
     ready = False
 
+    async def readyz(request: Request) -> Response:
+        """Readiness, apart from liveness: 503 with the reason while this instance cannot
+        serve (starting or draining, no configured vendor usable, the Redis bus down)."""
+        vendors = {vendor.value: health.describe() for vendor, health in adapters.health.items()}
+        reasons = []
+        if not ready:
+            reasons.append("starting or draining")
+        if adapters.health and not any(h.usable for h in adapters.health.values()):
+            reasons.append("no configured vendor is usable")
+        if bus.shared and not bus.connected:
+            reasons.append("the Redis bus is disconnected")
+        return JSONResponse(
+            {
+                "status": "not ready" if reasons else "ready",
+                "reasons": reasons,
+                "bus": {"url": "redis" if bus.shared else "memory", "connected": bus.connected},
+                "vendors": vendors,
+            },
+            status_code=503 if reasons else 200,
+        )
+
     async def healthz(request: Request) -> Response:
         status = 200 if ready else 503
         return JSONResponse(
@@ -122,7 +143,9 @@ def create_app(settings: Settings) -> SwitchboardApp:
             await bus.disconnect()
             await adapters.close()
 
-    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    app = Starlette(
+        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+    )
     app.state.services = services
     app.state.subscriptions = subscriptions
     return SwitchboardApp(app, graphql, subscriptions)

@@ -14,10 +14,13 @@ import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
+
+if TYPE_CHECKING:
+    from app.live.redis_backend import RedisBackend
 
 logger = logging.getLogger("switchboard.live")
 
@@ -81,10 +84,12 @@ class Bus:
         self.queue_size = queue_size
         scheme = urlparse(url).scheme
         self._resync_channel: str | None = None
+        self._redis: RedisBackend | None = None
         if scheme in ("redis", "rediss"):
             from app.live.redis_backend import RESYNC_CHANNEL, RedisBackend
 
-            self._broadcast = Broadcast(backend=RedisBackend(url))
+            self._redis = RedisBackend(url)
+            self._broadcast = Broadcast(backend=self._redis)
             self._resync_channel = RESYNC_CHANNEL
         elif scheme == "memory":
             self._broadcast = Broadcast(url)
@@ -93,6 +98,14 @@ class Bus:
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        """Whether publishing reaches the other instances now (Redis up), or, in memory,
+        whether the bus is open."""
+        if self._redis is not None:
+            return self._connected and self._redis.connected
+        return self._connected
 
     @property
     def shared(self) -> bool:

@@ -18,6 +18,7 @@ import enum
 import math
 import time
 from collections.abc import Callable
+from typing import Any
 
 from app.calls import Vendor
 from app.errors import VendorUnavailable
@@ -59,6 +60,14 @@ class CircuitBreaker:
         if self._clock() - self._opened_at >= self.cooldown:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
+
+    @property
+    def usable(self) -> bool:
+        return self.state is not BreakerState.OPEN
+
+    def describe(self) -> dict[str, Any]:
+        age = None if self.last_success is None else round(self._clock() - self.last_success, 3)
+        return {"breaker": self.state.value, "lastSuccessAge": age, "lastError": self.last_error}
 
     def admit(self, *, probe: bool) -> bool:
         """Before a request: may it go? Raises VENDOR_UNAVAILABLE when the breaker is

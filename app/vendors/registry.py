@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.adapters import Adapters, VendorAdapter
+from app.adapters import Adapters, VendorAdapter, VendorHealth
 from app.calls import Vendor
 from app.config import Settings
 from app.vendors.breaker import CircuitBreaker
@@ -25,6 +25,7 @@ ADAPTER_CLASSES: dict[Vendor, type[VendorAdapter]] = {
 def build_adapters(settings: Settings) -> Adapters:
     """An adapter for every configured vendor, each with its own HTTP session."""
     by_vendor: dict[Vendor, VendorAdapter] = {}
+    health: dict[Vendor, VendorHealth] = {}
     for vendor, vendor_settings in settings.vendors.items():
         http = VendorHttp(
             vendor,
@@ -38,5 +39,6 @@ def build_adapters(settings: Settings) -> Adapters:
         by_vendor[vendor] = ADAPTER_CLASSES[vendor](  # type: ignore[call-arg]
             http, **vendor_settings.credentials, **vendor_settings.options
         )
+        health[vendor] = http.breaker
     verba = by_vendor.get(Vendor.VERBA)
-    return Adapters(by_vendor, verba if isinstance(verba, VerbaAdapter) else None)
+    return Adapters(by_vendor, verba if isinstance(verba, VerbaAdapter) else None, health)
