@@ -14,13 +14,14 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from aiohttp import web
 
-from app.config import Settings
+from app.calls import Vendor
+from app.config import CREDENTIAL_NAMES, OPTION_NAMES, ConfigurationError, Settings
 
 if TYPE_CHECKING:
     from app.emulators import Emulators
@@ -73,7 +74,12 @@ async def serve(settings: Settings) -> None:
     from app.server import create_app
 
     async with AsyncExitStack() as stack:
-        if settings.uses_emulators:
+        demo = settings.uses_emulators
+        if demo:
+            logger.info(
+                "DEMO MODE: no vendor configured (SWITCHBOARD_<VENDOR>_URL), serving the "
+                "built-in vendor emulators and their demo calls"
+            )
             base_url, emulators = await stack.enter_async_context(
                 running_emulators(
                     "127.0.0.1",
@@ -83,8 +89,8 @@ async def serve(settings: Settings) -> None:
                 )
             )
             settings = emulators.settings_for(settings, base_url)
-            logger.info("no vendor configured: built-in emulators at %s", base_url)
-        config = server_config(create_app(settings), settings)
+            logger.info("built-in emulators at %s", base_url)
+        config = server_config(create_app(settings, demo=demo), settings)
         settle_memory()
         logger.info("GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
         await uvicorn.Server(config).serve()
@@ -128,8 +134,33 @@ async def emulate(host: str, port: int, simulate: bool, variants: str) -> None:
         await asyncio.Event().wait()
 
 
+def variables_help() -> str:
+    """Every SWITCHBOARD_* variable with its default, for --help (README: Configuration)."""
+    defaults = Settings()
+    lines = ["environment variables (README, Configuration):"]
+    for setting in fields(Settings):
+        if setting.name != "vendors":
+            default = getattr(defaults, setting.name)
+            lines.append(f"  SWITCHBOARD_{setting.name.upper():<24} default {default!r}")
+    lines.append(
+        "  SWITCHBOARD_<VENDOR>_URL, and per vendor (ORACLE HUAWEI VERBA VOIPNOW GENESYS):"
+    )
+    for vendor in Vendor:
+        names = (*CREDENTIAL_NAMES[vendor], *OPTION_NAMES[vendor])
+        lines.append(
+            f"    {vendor.name:<8} "
+            + " ".join(f"SWITCHBOARD_{vendor.name}_{n.upper()}" for n in names)
+        )
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m app",
+        description=__doc__,
+        epilog=variables_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "command", nargs="?", default="serve", choices=["serve", "emulate", "export-schema"]
     )
@@ -141,7 +172,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except ConfigurationError as bad:
+        # Exit code 2, as for a bad command line: the configuration is the input.
+        sys.stderr.write(f"switchboard: configuration error: {bad}\n")
+        raise SystemExit(2) from None
     if args.command == "export-schema":
         from app.graphql.schema import build_schema
 

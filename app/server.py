@@ -50,8 +50,9 @@ class Services:
         )
 
 
-def create_app(settings: Settings) -> SwitchboardApp:
-    """The gateway for `settings`. Vendor sessions open and close with the lifespan."""
+def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
+    """The gateway for `settings`. Vendor sessions open and close with the lifespan.
+    `demo`: the vendors are the built-in emulators (said in /healthz)."""
     adapters = build_adapters(settings)
     bus = Bus(settings.broadcast_url)
     leases = leases_for(settings.broadcast_url)
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> SwitchboardApp:
         return JSONResponse(
             {
                 "status": "ok" if ready else "starting",
+                "mode": "demo" if demo else "vendors",
                 "vendors": sorted(v.value for v in adapters.by_vendor),
             },
             status_code=status,

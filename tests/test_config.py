@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from app.calls import Vendor
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 
 
 def test_settings_read_each_field_typed_like_its_default() -> None:
@@ -44,3 +48,65 @@ def test_vendors_are_configured_by_url_with_hidden_credentials() -> None:
     assert huawei.credentials == {"app_key": "ak", "app_secret": "very-secret"}
     assert "very-secret" not in repr(settings)
     assert not settings.uses_emulators
+
+
+def test_an_unknown_variable_stops_start_up_naming_the_closest_known_one() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match="unknown variable SWITCHBOARD_GENESYS_ULR; did you mean SWITCHBOARD_GENESYS_URL",
+    ):
+        Settings.from_env({"SWITCHBOARD_GENESYS_ULR": "https://gws.example"})
+
+
+def test_a_vendor_url_without_its_credentials_names_the_missing_variables() -> None:
+    with pytest.raises(
+        ConfigurationError,
+        match="SWITCHBOARD_HUAWEI_URL is set but SWITCHBOARD_HUAWEI_APP_SECRET is not",
+    ):
+        Settings.from_env(
+            {"SWITCHBOARD_HUAWEI_URL": "https://cec.example", "SWITCHBOARD_HUAWEI_APP_KEY": "ak"}
+        )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["cec.example", "ftp://cec.example", "https://", "https://cec.example:port", "https://x/?a=1"],
+)
+def test_a_malformed_vendor_url_is_named(url: str) -> None:
+    env = {"SWITCHBOARD_ORACLE_URL": url}
+    with pytest.raises(ConfigurationError, match="SWITCHBOARD_ORACLE_URL="):
+        Settings.from_env(env)
+
+
+def test_a_boolean_must_be_a_boolean() -> None:
+    with pytest.raises(ConfigurationError, match="SWITCHBOARD_SIMULATE='maybe'"):
+        Settings.from_env({"SWITCHBOARD_SIMULATE": "maybe"})
+
+
+def test_configuration_errors_exit_2_with_the_message() -> None:
+    env = {**os.environ, "SWITCHBOARD_GENESYS_ULR": "https://gws.example"}
+    done = subprocess.run(
+        [sys.executable, "-m", "app"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "did you mean SWITCHBOARD_GENESYS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_help_lists_every_variable() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0
+    for name in Settings.variable_names():
+        assert name in done.stdout or name.endswith("_URL"), name
+    assert "export-schema` prints the SDL." in done.stdout  # the whole description
