@@ -31,6 +31,7 @@ from app.errors import (
     VendorTimeout,
 )
 from app.idempotency import DAY, IdempotencyStore, MemoryIdempotency, Outcome, fingerprint
+from app.metrics import COMMANDS, CONFIRMATION_SECONDS
 
 logger = logging.getLogger("switchboard.control")
 
@@ -226,6 +227,15 @@ class CallControl:
         )
 
     async def _start(self, request: StartCall) -> CallSnapshot:
+        try:
+            started = await self._place(request)
+        except SwitchboardError as failed:
+            _count(request.vendor.value, "start", failed.code)
+            raise
+        _count(request.vendor.value, "start", "confirmed")
+        return started
+
+    async def _place(self, request: StartCall) -> CallSnapshot:
         adapter = self.adapters[request.vendor]
         vendor = request.vendor.value
         sent_at = datetime.now(UTC)
@@ -280,9 +290,16 @@ class CallControl:
             return None
 
     async def _perform(self, call_id: CallId, operation: Capability) -> _Change:
-        current = await read_call(self.adapters, call_id)
-        assert current is not None
-        return current, await self._change(current, operation)
+        name = operation.value.lower()
+        try:
+            current = await read_call(self.adapters, call_id)
+            assert current is not None
+            after = await self._change(current, operation)
+        except SwitchboardError as failed:
+            _count(call_id.vendor.value, name, failed.code)
+            raise
+        _count(call_id.vendor.value, name, "no_op" if after is current else "confirmed")
+        return current, after
 
     async def _change(self, current: CallSnapshot, operation: Capability) -> CallSnapshot:
         call_id, target = current.call_id, TARGET_STATES[operation]
@@ -315,11 +332,15 @@ class CallControl:
         def confirmed(snapshot: CallSnapshot | None) -> bool:
             return _reached(snapshot, target)
 
+        accepted = time.monotonic()
         latest = await self._confirm(
             call_id,
             confirmed,
             last_known=current,
             what=f"{what}, but {call_id.vendor.value} did not confirm it",
+        )
+        CONFIRMATION_SECONDS.labels(call_id.vendor.value, operation.value.lower()).observe(
+            time.monotonic() - accepted
         )
         return _settled(latest, current, target)
 
@@ -352,6 +373,10 @@ class CallControl:
             return await read_call(self.adapters, call_id, missing_ok=True)
         except VendorError:
             return fallback
+
+
+def _count(vendor: str, operation: str, outcome: str) -> None:
+    COMMANDS.labels(vendor, operation, outcome).inc()
 
 
 def _reached(snapshot: CallSnapshot | None, target: CallState) -> bool:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +27,7 @@ from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
 from app.live.watcher import Watcher
+from app.metrics import Sample, StateCollector, exposition
 from app.vendors.registry import build_adapters
 
 
@@ -118,6 +120,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             status_code=503 if reasons else 200,
         )
 
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(StateCollector(lambda: state_samples(adapters, bus, watcher)))
+
+    async def metrics(request: Request) -> Response:
+        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
+
     async def healthz(request: Request) -> Response:
         status = 200 if ready else 503
         return JSONResponse(
@@ -146,11 +154,42 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await adapters.close()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), Route("/readyz", readyz)], lifespan=lifespan
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics),
+        ],
+        lifespan=lifespan,
     )
     app.state.services = services
     app.state.subscriptions = subscriptions
     return SwitchboardApp(app, graphql, subscriptions)
+
+
+_BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
+
+
+def state_samples(adapters: Adapters, bus: Bus, watcher: Watcher) -> list[Sample]:
+    """What /metrics reads at scrape time from the services that hold it."""
+    samples: list[Sample] = [
+        (
+            "switchboard_vendor_breaker_state",
+            "Circuit breaker per vendor: 0 closed, 1 half-open, 2 open.",
+            {"vendor": vendor.value},
+            _BREAKER_VALUES[str(health.describe()["breaker"])],
+        )
+        for vendor, health in adapters.health.items()
+    ]
+    samples.append(
+        (
+            "switchboard_bus_connected",
+            "1 while the event bus reaches the other instances (Redis up); memory: 1 when open.",
+            {"bus": "redis" if bus.shared else "memory"},
+            1.0 if bus.connected else 0.0,
+        )
+    )
+    samples.extend(watcher.samples())
+    return samples
 
 
 class SwitchboardApp:

@@ -30,6 +30,7 @@ from app.errors import CallNotFound, SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
 from app.live.codec import CallEvent, decode_event, encode_event
 from app.live.leases import Leases
+from app.metrics import OBSERVER_RESTARTS, Sample
 
 logger = logging.getLogger("switchboard.live")
 
@@ -117,6 +118,30 @@ class Watcher:
     def observers(self) -> int:
         """Running observers (tests check that none is left behind)."""
         return sum(1 for task in self._observers.values() if not task.done())
+
+    def samples(self) -> list[Sample]:
+        """For /metrics: calls watched per vendor and how each is observed here."""
+        counts: collections.Counter[tuple[str, str]] = collections.Counter()
+        for call_id in self._interest:
+            key = self._observer_key(call_id)
+            lease = f"call:{call_id}" if isinstance(key, CallId) else None
+            if not isinstance(key, CallId):
+                how = "push"
+            elif lease in self.leased:
+                how = "poll"
+            else:
+                how = "lease_elsewhere"
+            counts[(call_id.vendor.value, how)] += 1
+        return [
+            (
+                "switchboard_watched_calls",
+                "Calls followed by subscribers, per vendor and how this instance observes "
+                "them (push, poll, lease_elsewhere: another instance polls).",
+                {"vendor": vendor, "observed": how},
+                float(n),
+            )
+            for (vendor, how), n in sorted(counts.items())
+        ]
 
     async def close(self) -> None:
         for handle in self._stops.values():
@@ -209,6 +234,7 @@ class Watcher:
                 failures += 1
                 delay = min(self.restart_backoff * 2 ** (failures - 1), self.restart_backoff_max)
                 self.restarts += 1
+                OBSERVER_RESTARTS.labels(_vendor_of(key).value).inc()
                 logger.error(
                     "watch %s: observer failed (%s); restarting in %.1f s",
                     _describe(key),
@@ -333,6 +359,12 @@ def _backoff(failed: SwitchboardError, pause: float) -> float:
     it may be asked again (`retryAfter`); polling sooner would only be refused."""
     retry_after = failed.details.get("retryAfter")
     return max(pause, float(retry_after)) if isinstance(retry_after, int | float) else pause
+
+
+def _vendor_of(key: object) -> Vendor:
+    if isinstance(key, CallId):
+        return key.vendor
+    return cast(tuple[str, Vendor], key)[1]
 
 
 def _describe(key: object) -> str:

@@ -20,6 +20,7 @@ from multidict import CIMultiDictProxy
 
 from app.calls import Vendor
 from app.errors import VendorConnectionLost, VendorError, VendorTimeout, VendorUnavailable
+from app.metrics import TOKEN_REFRESHES, VENDOR_REQUESTS, VENDOR_SECONDS, status_class
 from app.vendors.breaker import CircuitBreaker
 
 logger = logging.getLogger("switchboard.vendors")
@@ -66,6 +67,9 @@ class VendorHttp:
     ) -> None:
         self.vendor = vendor
         self.breaker = breaker or CircuitBreaker(vendor)
+        # Metric children by label values, looked up once (app/metrics.py).
+        self._counters: dict[tuple[str, str], Any] = {}
+        self._timers: dict[str, Any] = {}
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.concurrency = concurrency
@@ -144,19 +148,43 @@ class VendorHttp:
         if idempotent is None:
             idempotent = method == "GET"
         # Reads may probe a half-open breaker; commands never do (app/vendors/breaker.py).
-        probe = self.breaker.admit(probe=idempotent)
+        try:
+            probe = self.breaker.admit(probe=idempotent)
+        except VendorUnavailable:
+            self._count(method, "breaker_open")
+            raise
+        started = time.perf_counter()
         try:
             response = await self._exchange(
                 method, path, params, json_body, form, headers, idempotent, request_timeout
             )
-        except VendorError as failed:  # timeouts, 5xx, lost or refused connections
+        except VendorError as failed:  # timeouts, lost or refused connections
             self.breaker.failed(failed.code, probe=probe)
+            self._count(method, _failure_kind(failed), started)
             raise
         except BaseException:
             self.breaker.released(probe=probe)
             raise
+        if response.status >= 500:
+            unavailable = self._unavailable(f"answered HTTP {response.status}")
+            self.breaker.failed(unavailable.code, probe=probe)
+            self._count(method, "5xx", started)
+            raise unavailable
         self.breaker.succeeded(probe=probe)
+        self._count(method, status_class(response.status), started)
         return response
+
+    def _count(self, method: str, outcome: str, started: float | None = None) -> None:
+        key = (method, outcome)
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = VENDOR_REQUESTS.labels(self.vendor.value, *key)
+        counter.inc()
+        if started is not None:
+            timer = self._timers.get(method)
+            if timer is None:
+                timer = self._timers[method] = VENDOR_SECONDS.labels(self.vendor.value, method)
+            timer.observe(time.perf_counter() - started)
 
     async def _exchange(
         self,
@@ -192,8 +220,6 @@ class VendorHttp:
             except aiohttp.ClientError as exc:
                 # str(exc) may carry the URL, and Verba puts its token in the query.
                 raise self._unavailable(f"could not be reached ({type(exc).__name__})") from exc
-            if response.status >= 500:
-                raise self._unavailable(f"answered HTTP {response.status}")
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -236,6 +262,14 @@ class VendorHttp:
         return VendorUnavailable(f"{self.vendor.value} {what}.", vendor=self.vendor.value)
 
 
+def _failure_kind(failed: VendorError) -> str:
+    if isinstance(failed, VendorTimeout):
+        return "timeout"
+    if isinstance(failed, VendorConnectionLost):
+        return "connection_lost"
+    return "unreachable"
+
+
 async def concurrently(requests: Iterable[Awaitable[T]]) -> list[T]:
     """Await all at once, results in order. The first failure (a vendor-wide one: per-call
     answers are returned, not raised) cancels the requests still running and is raised."""
@@ -257,8 +291,10 @@ class TokenCache:
         *,
         margin: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        vendor: Vendor | None = None,
     ) -> None:
         self._fetch = fetch  # returns (token, lifetime in seconds)
+        self._vendor = vendor  # counted in switchboard_vendor_token_refreshes
         self._margin = margin
         self._clock = clock
         self._token: str | None = None
@@ -271,6 +307,8 @@ class TokenCache:
         async with self._lock:
             if self._token is None or self._clock() >= self._refresh_at:
                 token, lifetime = await self._fetch()
+                if self._vendor is not None:
+                    TOKEN_REFRESHES.labels(self._vendor.value).inc()
                 # Refresh a margin before expiry, but never sooner than half the lifetime.
                 self._refresh_at = self._clock() + max(lifetime - self._margin, lifetime / 2)
                 self._token = token
