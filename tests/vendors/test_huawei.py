@@ -27,7 +27,7 @@ from app.vendors.huawei import (
     HuaweiAdapter,
     huawei_call_from_wire,
 )
-from app.vendors.huawei_reasons import ITA_REASONS
+from app.vendors.huawei.reasons import ITA_REASONS
 from tests.adapters import fetch_one
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
@@ -163,15 +163,22 @@ def test_call_from_wire_accepts_times_and_numbers_as_strings() -> None:
             "caller": "88881234",
         },
     )
+    assert snapshot is not None
     assert snapshot.started_at == datetime(2019, 11, 3, 15, 23, 27, tzinfo=UTC)
     assert snapshot.ended_at == datetime(2019, 11, 3, 15, 23, 28, tzinfo=UTC)
     assert (snapshot.state, snapshot.vendor_state) == (CallState.CONNECTED, "2")
 
 
 def test_call_from_wire_tolerates_missing_and_odd_values() -> None:
-    snapshot = huawei_call_from_wire("42", {"startTime": "", "endTime": "soon"})
-    assert (snapshot.state, snapshot.vendor_state) == (CallState.UNKNOWN, None)
+    snapshot = huawei_call_from_wire("42", {"state": 1, "startTime": "", "endTime": "soon"})
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.vendor_state) == (CallState.RINGING, "1")
     assert (snapshot.started_at, snapshot.ended_at) == (None, None)
+
+
+def test_call_from_wire_without_usable_state_is_unreadable() -> None:
+    assert huawei_call_from_wire("42", {"startTime": 1572794607000}) is None
+    assert huawei_call_from_wire("42", {"state": "talking"}) is None
 
 
 # -- batches -------------------------------------------------------------------------------
