@@ -32,6 +32,7 @@ from app.emulators.huawei_store import (
     HuaweiCallRecord,
     HuaweiCallStore,
 )
+from app.emulators.huawei_tenant import DEMO_SOFT_PHONE, CreateCallRequest, HuaweiTenant
 
 __all__ = [
     "CALLING",
@@ -61,7 +62,6 @@ QUERY_CALL_STATE_PATH = "/apiaccess/CC-Management/v1/mobileAgent/queryCallState"
 
 DEFAULT_TOKEN_LIFETIME = 600
 MAX_TOKEN_LIFETIME = 3600  # cec_07_0002: "The maximum value is 3600."
-MAX_CALL_DATA = 1024
 
 _JSON = "application/json;charset=UTF-8"
 _TEXT = "text/plain;charset=UTF-8"
@@ -75,30 +75,9 @@ _NOT_FOUND = "The requested content is not found. Check the request path."
 _SCOPE = "46fb027c8b4f1541e459cadea096495a"
 
 _SERIAL_FORM = re.compile(r"[0-9]{1,50}")
-_NUMBER_FORM = re.compile(r"[0-9]{1,32}")
 _AGENT_WORK_NO_FORM = re.compile(r"[0-9]{1,5}")
 
 DEMO_CALL_SERIAL_NO = "645735364434067472"
-# The demo tenant's softphone numbers for mobile agents (createCall retCode 8 outside it).
-DEMO_SOFTPHONE_RANGE = re.compile(r"8888[0-9]{4}")
-DEMO_SOFT_PHONE = "88880001"
-
-# createCall business refusals, HTTP 200 (cec_07_1303 / cec_07_0053, Table 3 retCode).
-# retMsg wording [guess]: the pages describe each code, they do not quote the message.
-RET_TASK_EXISTS = ("1", "Failed to add the outbound call task: the same task may already exist.")
-RET_CALL_DATA = ("2", f"The call data exceeds {MAX_CALL_DATA} characters.")
-RET_NO_SERIAL = ("3", "No call serial number was generated.")
-RET_NUMBER_FORMAT = ("5", "The calling, called or display number format is incorrect.")
-RET_VDN_UNAVAILABLE = ("6", "The VDN is unavailable.")
-RET_CALLER_OUT_OF_RANGE = (
-    "8",
-    "The calling number is not in the softphone number range assigned to mobile agents.",
-)
-RET_TRIAL_NOT_WHITELISTED = ("16", "The agent-side number of the trial tenant is not whitelisted.")
-RET_TRIAL_DAILY_LIMIT = ("21", "The trial tenant exceeded 10 bidirectional calls a day.")
-# ITA bidirectional calls (Table 4): retMsg exactly as the table gives it.
-RET_ITA_INVALID_INPUT = ("90100100", "Invalid Input Parameter")
-RET_ITA_CALLEE_FORBID = ("90106012", "Callee forbid")
 
 # Reason codes the simulator ends calls with: answered calls end by a hang-up (0, 1);
 # the rest never reach "talking" (4, 5, and ITA failures: busy, no answer, rejected).
@@ -156,14 +135,7 @@ class HuaweiEmulator(VendorEmulator):
         self.clock = clock
         self.calls = HuaweiCallStore(clock=self._now)
         self.tokens: dict[str, IssuedToken] = {}
-        # The tenant, as its administrator configured it.
-        self.vdn_available = True  # False: retCode 6
-        self.serial_allocation_fails = False  # True: retCode 3
-        self.softphone_range: re.Pattern[str] = DEMO_SOFTPHONE_RANGE
-        self.trial_whitelist: set[str] = {"88881234", DEMO_SOFT_PHONE}  # variant "trial"
-        self.trial_daily_limit = 10  # variant "trial"
-        self.ita_barred_callees: set[str] = set()  # variant "ita": 90106012 Callee forbid
-        self._created_per_day: dict[int, int] = {}
+        self.tenant = HuaweiTenant()  # what createCall's refusals depend on
         control.register_token_expirer(self.vendor, self.expire_tokens)
 
     def tenant_options(self, base_url: str) -> dict[str, str]:
@@ -314,55 +286,36 @@ class HuaweiEmulator(VendorEmulator):
             return _text(400, _BAD_REQUEST)
         if not (_optional(call_data, str) and _optional(call_back_url, str)):
             return _text(400, _BAD_REQUEST)
-        caller, called = body.get("caller"), body.get("called")
-        soft_phone = body.get("softPhone") if version == 3 else None
-        caller_present = body.get("callerPresent")
-        agent_present = body.get("agentPresent") if version == 1 else None
-        if self.variant == "ita" and any(
-            value is not None for value in (call_data, caller_present, agent_present)
-        ):
-            # cec_07_1303: "ITA bidirectional calls do not support the callData field" (and
-            # callerPresent, agentPresent); Table 4: 90100100 = missing or unsupported parameter.
-            return _business(*RET_ITA_INVALID_INPUT)
-        # V1: caller mandatory. V3: softPhone mandatory, caller optional (cec_07_0053).
-        agent_side = caller if version == 1 else soft_phone
-        if not (
-            _matches(agent_side, _NUMBER_FORM)
-            and _matches(called, _NUMBER_FORM)
-            and (caller is None or _matches(caller, _NUMBER_FORM))
-            and (caller_present is None or _matches(caller_present, _NUMBER_FORM))
-            and (agent_present is None or _matches(agent_present, _NUMBER_FORM))
-        ):
-            return _business(*RET_NUMBER_FORMAT)
-        if call_data is not None and len(call_data) > MAX_CALL_DATA:
-            return _business(*RET_CALL_DATA)
-        if not self.vdn_available:
-            return _business(*RET_VDN_UNAVAILABLE)
-        if self.softphone_range.fullmatch(agent_side) is None:
-            return _business(*RET_CALLER_OUT_OF_RANGE)
-        if self.variant == "trial":
-            if agent_side not in self.trial_whitelist:
-                return _business(*RET_TRIAL_NOT_WHITELISTED)
-            if self._created_per_day.get(self._today(), 0) >= self.trial_daily_limit:
-                return _business(*RET_TRIAL_DAILY_LIMIT)
-        first_rung = caller if caller is not None else agent_side
-        if self.calls.active_between(first_rung, called) is not None:
-            return _business(*RET_TASK_EXISTS)
-        if self.serial_allocation_fails:
-            return _business(*RET_NO_SERIAL)
-        if self.variant == "ita" and called in self.ita_barred_callees:
-            return _business(*RET_ITA_CALLEE_FORBID)
-        call = self.calls.add_call(
-            first_rung,
-            called,
+        create = CreateCallRequest(
+            version,
+            body.get("caller"),
+            body.get("called"),
+            soft_phone=body.get("softPhone") if version == 3 else None,
             call_data=call_data,
-            caller_present=caller_present,
-            agent_present=agent_present,
+            caller_present=body.get("callerPresent"),
+            # V3 has no agentPresent (cec_07_0053 Table 2): ignored there.
+            agent_present=body.get("agentPresent") if version == 1 else None,
+        )
+        refusal = self.tenant.refusal(
+            create,
+            self.calls,
+            day=self._today(),
+            trial=self.variant == "trial",
+            ita=self.variant == "ita",
+        )
+        if refusal is not None:
+            return _business(*refusal)
+        call = self.calls.add_call(
+            create.first_rung,
+            str(create.called),
+            call_data=call_data,
+            caller_present=_text_or_none(create.caller_present),
+            agent_present=_text_or_none(create.agent_present),
             agent_work_no=agent_work_no,
-            soft_phone=soft_phone,
+            soft_phone=_text_or_none(create.soft_phone),
             call_back_url=call_back_url,
         )
-        self._created_per_day[self._today()] = self._created_per_day.get(self._today(), 0) + 1
+        self.tenant.count_created(self._today())
         # Quirk: V1 types result.callSerialNo as a number (zh cec_07_1303 Table 3), V3 as a
         # string (cec_07_0053). The number has more digits than a double holds.
         serial: int | str = int(call.call_serial_no) if version == 1 else call.call_serial_no
@@ -418,6 +371,10 @@ def _agent_work_no(value: object) -> str | None:
     if value is None or _matches(value, _AGENT_WORK_NO_FORM):
         return value
     raise ValueError("agentWorkNo is not a number of up to 5 digits")
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _optional(value: object, kind: type) -> bool:

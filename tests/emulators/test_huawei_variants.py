@@ -185,11 +185,11 @@ async def test_create_call_tenant_refusals(
     session: aiohttp.ClientSession, base: str, huawei: HuaweiEmulator
 ) -> None:
     body = {"caller": "88881234", "called": "60001234"}
-    huawei.serial_allocation_fails = True
+    huawei.tenant.serial_allocation_fails = True
     assert (await create(session, base, body))["retCode"] == "3"
-    huawei.vdn_available = False
+    huawei.tenant.vdn_available = False
     assert (await create(session, base, body))["retCode"] == "6"
-    huawei.vdn_available = True
+    huawei.tenant.vdn_available = True
     # The caller must be one of the tenant's mobile-agent softphone numbers.
     assert (await create(session, base, {**body, "caller": "13912345678"}))["retCode"] == "8"
     assert len(huawei.calls) == 1  # only the seed's call
@@ -199,7 +199,7 @@ async def test_trial_tenant_refusals(
     session: aiohttp.ClientSession, base: str, huawei: HuaweiEmulator
 ) -> None:
     huawei.select_variant("trial")
-    huawei.trial_daily_limit = 2
+    huawei.tenant.trial_daily_limit = 2
     not_whitelisted = {"caller": "88885555", "called": "60001234"}
     assert (await create(session, base, not_whitelisted))["retCode"] == "16"
     for called in ("60000001", "60000002"):
@@ -216,7 +216,7 @@ async def test_ita_tenant_refuses_fields_ita_does_not_support(
     for extra in ({"callData": "x"}, {"callerPresent": "640003"}, {"agentPresent": "640060"}):
         answer = await create(session, base, {"caller": "88881234", "called": "60001234", **extra})
         assert answer == {"retMsg": "Invalid Input Parameter", "retCode": "90100100"}
-    huawei.ita_barred_callees.add("60009999")
+    huawei.tenant.ita_barred_callees.add("60009999")
     answer = await create(session, base, {"caller": "88881234", "called": "60009999"})
     assert answer == {"retMsg": "Callee forbid", "retCode": "90106012"}
     answer = await create(session, base, {"caller": "88881234", "called": "60001234"})

@@ -257,7 +257,7 @@ async def test_v1_adapter_on_a_v3_tenant_names_the_api_version_option(
 
 def trial_limit_reached(huawei: HuaweiEmulator) -> None:
     huawei.select_variant("trial")
-    huawei.trial_daily_limit = 0
+    huawei.tenant.trial_daily_limit = 0
 
 
 @pytest.mark.parametrize(
@@ -267,7 +267,7 @@ def trial_limit_reached(huawei: HuaweiEmulator) -> None:
         (lambda h: None, "88881234", {"call_data": "x" * 1025}, "BAD_USER_INPUT", "2", "1024"),
         (lambda h: None, "13912345678", {}, "BAD_USER_INPUT", "8", "softphone number range"),
         (
-            lambda h: setattr(h, "serial_allocation_fails", True),
+            lambda h: setattr(h.tenant, "serial_allocation_fails", True),
             "88881234",
             {},
             "VENDOR_UNAVAILABLE",
@@ -275,7 +275,7 @@ def trial_limit_reached(huawei: HuaweiEmulator) -> None:
             "No call serial number",
         ),
         (
-            lambda h: setattr(h, "vdn_available", False),
+            lambda h: setattr(h.tenant, "vdn_available", False),
             "88881234",
             {},
             "VENDOR_UNAVAILABLE",
@@ -293,7 +293,7 @@ def trial_limit_reached(huawei: HuaweiEmulator) -> None:
             "Invalid Input Parameter",
         ),
         (
-            lambda h: (h.select_variant("ita"), h.ita_barred_callees.add("60001234")),
+            lambda h: (h.select_variant("ita"), h.tenant.ita_barred_callees.add("60001234")),
             "88881234",
             {},
             "FORBIDDEN",
