@@ -96,8 +96,8 @@ class HuaweiEmulator(VendorEmulator):
     """Serves tokenByAkSk, createCall (V1 and V3) and queryCallState under `/huawei`.
 
     `calls` is the call store; `tokens` the access tokens issued so far; `clock` (wall-clock
-    seconds) decides token expiry and call times, and tests may replace it. The tenant's
-    settings below decide createCall's refusals; tests may change them.
+    seconds) decides token expiry and call times, and tests may replace it; `tenant` holds
+    the settings createCall's refusals depend on (`huawei_tenant`), which tests may change.
     """
 
     vendor = "huawei"
