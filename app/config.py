@@ -36,7 +36,7 @@ REQUIRED_CREDENTIALS: Mapping[Vendor, tuple[str, ...]] = {
 # becomes a keyword argument of the vendor's adapter when set.
 OPTION_NAMES: Mapping[Vendor, tuple[str, ...]] = {
     Vendor.ORACLE: (),
-    Vendor.HUAWEI: ("token_url",),
+    Vendor.HUAWEI: ("token_url", "api_version", "soft_phone", "token_lifetime"),
     Vendor.VERBA: (),
     Vendor.VOIPNOW: (),
     Vendor.GENESYS: (),

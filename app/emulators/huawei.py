@@ -1,48 +1,80 @@
 """Huawei Cloud CEC emulator: API Fabric AK/SK tokens and the mobileAgent bidirectional-call
-API (VENDORS.md §2, seed 001), over an in-memory call store that tests and the simulator drive.
+API (VENDORS.md §2 and §6, seed 001), over the in-memory call store of `huawei_store`.
+
+Documented variants (`VARIANTS`) a real tenant shows: createCall V1.0.0 or V3.0.0, the token
+endpoint on its own port, a gzipping gateway, times typed as strings, ITA bidirectional
+calls, a trial tenant. Pages cited below are under support.huaweicloud.com: `api-ccfs-cec/`
+(zh) and `intl/en-us/api-cec/` (en).
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import random
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any, ClassVar, TypeGuard
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from app.emulators.base import DEMO_CREDENTIALS, VendorEmulator
 from app.emulators.control import EmulatorControl
+from app.emulators.huawei_store import (
+    CALLING,
+    ENDED,
+    TALKING,
+    TO_BE_CALLED,
+    HuaweiCallRecord,
+    HuaweiCallStore,
+)
+from app.emulators.huawei_tenant import DEMO_SOFT_PHONE, CreateCallRequest, HuaweiTenant
+
+__all__ = [
+    "CALLING",
+    "CREATE_CALL_PATH",
+    "CREATE_CALL_V3_PATH",
+    "DEMO_CALL_SERIAL_NO",
+    "DEMO_SOFT_PHONE",
+    "ENDED",
+    "QUERY_CALL_STATE_PATH",
+    "TALKING",
+    "TOKEN_HOST_PREFIX",
+    "TOKEN_PATH",
+    "TO_BE_CALLED",
+    "HuaweiCallRecord",
+    "HuaweiCallStore",
+    "HuaweiEmulator",
+]
 
 TOKEN_PATH = "/apigovernance/api/oauth/tokenByAkSk"
-CREATE_CALL_PATH = "/apiaccess/CC-Management/v1/mobileAgent/createCall"
+# Variant "token-port": where the token host is mounted in this emulator. The zh page
+# cec_07_0002 serves tokenByAkSk at https://<domain>:28070/apigovernance/... (a port of its
+# own on the load balancer), the API stays at https://<domain>/apiaccess/...
+TOKEN_HOST_PREFIX = "/_token_host"
+CREATE_CALL_PATH = "/apiaccess/CC-Management/v1/mobileAgent/createCall"  # cec_07_1303
+CREATE_CALL_V3_PATH = "/apiaccess/CC-Management/v3/mobileAgent/createCall"  # cec_07_0053
 QUERY_CALL_STATE_PATH = "/apiaccess/CC-Management/v1/mobileAgent/queryCallState"
 
-# queryCallState `state` values.
-TO_BE_CALLED, CALLING, TALKING, ENDED = 0, 1, 2, 3
-
 DEFAULT_TOKEN_LIFETIME = 600
-MAX_TOKEN_LIFETIME = 3600
-MAX_CALL_DATA = 1024
+MAX_TOKEN_LIFETIME = 3600  # cec_07_0002: "The maximum value is 3600."
 
 _JSON = "application/json;charset=UTF-8"
 _TEXT = "text/plain;charset=UTF-8"
-# Gateway error bodies [guess]: the vendor documents only these descriptions per status.
+# Gateway error bodies [guess]: the pages give only these descriptions per status (seed 001).
 _BAD_REQUEST = "Incorrect request. Check the request path and parameters."
 _UNAUTHORIZED = (
     "Unauthorized operation. 1. Check whether you have purchased related services. "
     "2. Contact customer service to check the status of your account."
 )
+_NOT_FOUND = "The requested content is not found. Check the request path."
 _SCOPE = "46fb027c8b4f1541e459cadea096495a"
 
 _SERIAL_FORM = re.compile(r"[0-9]{1,50}")
-_NUMBER_FORM = re.compile(r"[0-9]{1,32}")
 _AGENT_WORK_NO_FORM = re.compile(r"[0-9]{1,5}")
 
 DEMO_CALL_SERIAL_NO = "645735364434067472"
@@ -54,133 +86,6 @@ _UNANSWERED_REASONS = (4, 5)
 _ITA_FAILURE_REASONS = (17, 18, 21, 34)
 
 
-@dataclass
-class HuaweiCallRecord:
-    """One bidirectional call as the emulator keeps it."""
-
-    call_serial_no: str
-    caller: str
-    called: str
-    state: int = TO_BE_CALLED
-    reason_code: int | None = None
-    call_data: str | None = None
-    caller_present: str | None = None
-    agent_present: str | None = None
-    agent_work_no: str | None = None
-    call_back_url: str | None = None
-    start_time: int | None = None  # epoch milliseconds
-    end_time: int | None = None  # epoch milliseconds
-
-    def as_result(self) -> dict[str, Any]:
-        """The queryCallState `result`: the seed example's key order, times as numbers,
-        absent fields left out."""
-        result = {
-            "caller": self.caller,
-            "called": self.called,
-            "callerPresent": self.caller_present,
-            "startTime": self.start_time,
-            "state": self.state,
-            "reasonCode": self.reason_code,
-            "agentPresent": self.agent_present,
-            "endTime": self.end_time,
-            "callData": self.call_data,
-        }
-        return {key: value for key, value in result.items() if value is not None}
-
-
-class HuaweiCallStore:
-    """The emulator's calls by callSerialNo. Every change of a call goes through here."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self._calls: dict[str, HuaweiCallRecord] = {}
-        self._clock = clock
-        self._serials = itertools.count(645735364434100000)
-
-    def __iter__(self) -> Iterator[HuaweiCallRecord]:
-        return iter(list(self._calls.values()))
-
-    def __len__(self) -> int:
-        return len(self._calls)
-
-    def get(self, call_serial_no: str) -> HuaweiCallRecord | None:
-        return self._calls.get(call_serial_no)
-
-    def add_call(
-        self,
-        caller: str,
-        called: str,
-        *,
-        call_serial_no: str | None = None,
-        state: int = TO_BE_CALLED,
-        reason_code: int | None = None,
-        call_data: str | None = None,
-        caller_present: str | None = None,
-        agent_present: str | None = None,
-        agent_work_no: str | None = None,
-        call_back_url: str | None = None,
-        start_time: int | None = None,
-        end_time: int | None = None,
-    ) -> HuaweiCallRecord:
-        """Add a call (a fresh numeric callSerialNo unless given) exactly as described."""
-        if call_serial_no is None:
-            call_serial_no = self._next_serial()
-        elif call_serial_no in self._calls:
-            raise ValueError(f"call {call_serial_no} already exists")
-        call = HuaweiCallRecord(
-            call_serial_no,
-            caller,
-            called,
-            state=state,
-            reason_code=reason_code,
-            call_data=call_data,
-            caller_present=caller_present,
-            agent_present=agent_present,
-            agent_work_no=agent_work_no,
-            call_back_url=call_back_url,
-            start_time=start_time,
-            end_time=end_time,
-        )
-        self._calls[call_serial_no] = call
-        return call
-
-    def set_state(
-        self, call_serial_no: str, state: int, *, reason_code: int | None = None
-    ) -> HuaweiCallRecord:
-        """Put a call into any raw `state` (unknown values too, for tests). Leaving "to be
-        called" stamps startTime and reaching "ended" stamps endTime, once each. A given
-        `reason_code` replaces the call's. Raises KeyError for an unknown call."""
-        call = self._calls[call_serial_no]
-        call.state = state
-        if state != TO_BE_CALLED and call.start_time is None:
-            call.start_time = self._now_ms()
-        if state == ENDED and call.end_time is None:
-            call.end_time = self._now_ms()
-        if reason_code is not None:
-            call.reason_code = reason_code
-        return call
-
-    def set_reason_code(self, call_serial_no: str, reason_code: int | None) -> HuaweiCallRecord:
-        call = self._calls[call_serial_no]
-        call.reason_code = reason_code
-        return call
-
-    def end_call(self, call_serial_no: str, reason_code: int = 0) -> HuaweiCallRecord:
-        """End a call (0: the callee hung up); an ended call keeps its first end."""
-        call = self._calls[call_serial_no]
-        if call.state == ENDED:
-            return call
-        return self.set_state(call_serial_no, ENDED, reason_code=reason_code)
-
-    def _next_serial(self) -> str:
-        serial = str(next(self._serials))
-        while serial in self._calls:
-            serial = str(next(self._serials))
-        return serial
-
-    def _now_ms(self) -> int:
-        return int(self._clock() * 1000)
-
-
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     app_key: str
@@ -188,24 +93,68 @@ class IssuedToken:
 
 
 class HuaweiEmulator(VendorEmulator):
-    """Serves tokenByAkSk, createCall and queryCallState under `/huawei`.
+    """Serves tokenByAkSk, createCall (V1 and V3) and queryCallState under `/huawei`.
 
     `calls` is the call store; `tokens` the access tokens issued so far; `clock` (wall-clock
-    seconds) decides token expiry and call times, and tests may replace it.
+    seconds) decides token expiry and call times, and tests may replace it; `tenant` holds
+    the settings createCall's refusals depend on (`huawei_tenant`), which tests may change.
     """
 
     vendor = "huawei"
+    VARIANTS: ClassVar[dict[str, str]] = {
+        "default": (
+            "createCall V1.0.0 and V3.0.0 published; V1 answers callSerialNo as a JSON "
+            "number (zh cec_07_1303), V3 as a string (cec_07_0053); queryCallState times "
+            "as numbers (seed 001 example); tokenByAkSk on the API's host"
+        ),
+        "v3": (
+            "a tenant on createCall V3.0.0 only (softPhone mandatory, callSerialNo a string, "
+            "cec_07_0053 / en cec_07_1304); the V1 path is not published (404)"
+        ),
+        "token-port": (
+            "tokenByAkSk on its own port, apart from the API (zh cec_07_0002: "
+            "https://<domain>:28070/apigovernance/...): served under /_token_host only"
+        ),
+        "gzip": "a gateway in front of CEC gzips every JSON reply (Content-Encoding: gzip)",
+        "string-times": (
+            "queryCallState startTime/endTime as strings of epoch ms, the type the field "
+            "table gives (seed 001, 1.3.6/1.3.7)"
+        ),
+        "ita": (
+            "the tenant's bidirectional calls go through ITA: callData, callerPresent and "
+            "agentPresent are refused (cec_07_1303 notes) with ITA retCode 90100100"
+        ),
+        "trial": (
+            "a trial tenant: agent-side numbers outside the whitelist get retCode 16, more "
+            "than 10 calls a day retCode 21 (cec_07_1303 Table 3)"
+        ),
+    }
 
     def __init__(self, control: EmulatorControl, *, clock: Callable[[], float] = time.time):
         super().__init__(control)
         self.clock = clock
         self.calls = HuaweiCallStore(clock=self._now)
         self.tokens: dict[str, IssuedToken] = {}
+        self.tenant = HuaweiTenant()  # what createCall's refusals depend on
         control.register_token_expirer(self.vendor, self.expire_tokens)
+
+    def tenant_options(self, base_url: str) -> dict[str, str]:
+        if self.variant == "token-port":
+            return {"url": base_url, "token_url": base_url + TOKEN_HOST_PREFIX}
+        if self.variant == "v3":
+            return {"url": base_url, "api_version": "v3", "soft_phone": DEMO_SOFT_PHONE}
+        return {"url": base_url}
+
+    def build_app(self) -> web.Application:
+        app = web.Application(middlewares=[self.control.middleware(self.vendor), self._gateway])
+        self.add_routes(app)
+        return app
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post(TOKEN_PATH, self._token_by_ak_sk)
-        app.router.add_post(CREATE_CALL_PATH, self._create_call)
+        app.router.add_post(TOKEN_HOST_PREFIX + TOKEN_PATH, self._token_by_ak_sk)
+        app.router.add_post(CREATE_CALL_PATH, self._create_call_v1)
+        app.router.add_post(CREATE_CALL_V3_PATH, self._create_call_v3)
         app.router.add_post(QUERY_CALL_STATE_PATH, self._query_call_state)
 
     def _now(self) -> float:
@@ -260,9 +209,30 @@ class HuaweiEmulator(VendorEmulator):
         await asyncio.sleep(pace * rng.uniform(2.0, 8.0))
         self.calls.end_call(call_serial_no, reason)
 
+    # -- the gateway in front of the API ---------------------------------------------------
+
+    @web.middleware
+    async def _gateway(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPNotFound:
+            response = _text(404, _NOT_FOUND)
+        if (
+            self.variant == "gzip"
+            and isinstance(response, web.Response)
+            and response.content_type == "application/json"
+        ):
+            # VENDORS.md §6: gateways in front of CEC may gzip replies, asked or not.
+            response.enable_compression(web.ContentCoding.gzip)
+        return response
+
     # -- HTTP ------------------------------------------------------------------------------
 
     async def _token_by_ak_sk(self, request: web.Request) -> web.Response:
+        on_token_host = request.path.endswith(TOKEN_HOST_PREFIX + TOKEN_PATH)
+        if on_token_host != (self.variant == "token-port"):
+            # zh cec_07_0002: the token module has its own port; the API host lacks it.
+            return _text(404, _NOT_FOUND)
         try:
             lifetime = int(request.headers.get("X-Token-Expire", DEFAULT_TOKEN_LIFETIME))
         except ValueError:
@@ -281,6 +251,7 @@ class HuaweiEmulator(VendorEmulator):
         now = self.clock()
         token = secrets.token_hex(32)
         self.tokens[token] = IssuedToken(expected["app_key"], now + lifetime)
+        # cec_07_0002 "Response Parameters": every value a string, Expires too.
         return _json(
             {
                 "AccessToken": token,
@@ -293,7 +264,15 @@ class HuaweiEmulator(VendorEmulator):
             }
         )
 
-    async def _create_call(self, request: web.Request) -> web.Response:
+    async def _create_call_v1(self, request: web.Request) -> web.Response:
+        if self.variant == "v3":
+            return _text(404, _NOT_FOUND)  # this tenant's gateway publishes V3 only
+        return await self._create_call(request, version=1)
+
+    async def _create_call_v3(self, request: web.Request) -> web.Response:
+        return await self._create_call(request, version=3)
+
+    async def _create_call(self, request: web.Request, *, version: int) -> web.Response:
         if not self._authorized(request):
             return _text(401, _UNAUTHORIZED)
         body = await _json_object(request)
@@ -301,36 +280,50 @@ class HuaweiEmulator(VendorEmulator):
             return _text(400, _BAD_REQUEST)
         call_data, call_back_url = body.get("callData"), body.get("callBackUrl")
         try:
-            agent_work_no = _agent_work_no(body.get("agentWorkNo"))
+            # V3 has no agentWorkNo (cec_07_0053 Table 2): ignored there, like any extra key.
+            agent_work_no = _agent_work_no(body.get("agentWorkNo")) if version == 1 else None
         except ValueError:
             return _text(400, _BAD_REQUEST)
         if not (_optional(call_data, str) and _optional(call_back_url, str)):
             return _text(400, _BAD_REQUEST)
-        caller, called = body.get("caller"), body.get("called")
-        caller_present, agent_present = body.get("callerPresent"), body.get("agentPresent")
-        if not (
-            _matches(caller, _NUMBER_FORM)
-            and _matches(called, _NUMBER_FORM)
-            and (caller_present is None or _matches(caller_present, _NUMBER_FORM))
-            and (agent_present is None or _matches(agent_present, _NUMBER_FORM))
-        ):
-            return _business("5", "The caller, called or display number format is incorrect.")
-        if call_data is not None and len(call_data) > MAX_CALL_DATA:
-            return _business("2", f"The call data exceeds {MAX_CALL_DATA} characters.")
-        call = self.calls.add_call(
-            caller,
-            called,
+        create = CreateCallRequest(
+            version,
+            body.get("caller"),
+            body.get("called"),
+            soft_phone=body.get("softPhone") if version == 3 else None,
             call_data=call_data,
-            caller_present=caller_present,
-            agent_present=agent_present,
+            caller_present=body.get("callerPresent"),
+            # V3 has no agentPresent (cec_07_0053 Table 2): ignored there.
+            agent_present=body.get("agentPresent") if version == 1 else None,
+        )
+        refusal = self.tenant.refusal(
+            create,
+            self.calls,
+            day=self._today(),
+            trial=self.variant == "trial",
+            ita=self.variant == "ita",
+        )
+        if refusal is not None:
+            return _business(*refusal)
+        call = self.calls.add_call(
+            create.first_rung,
+            str(create.called),
+            call_data=call_data,
+            caller_present=_text_or_none(create.caller_present),
+            agent_present=_text_or_none(create.agent_present),
             agent_work_no=agent_work_no,
+            soft_phone=_text_or_none(create.soft_phone),
             call_back_url=call_back_url,
         )
+        self.tenant.count_created(self._today())
+        # Quirk: V1 types result.callSerialNo as a number (zh cec_07_1303 Table 3), V3 as a
+        # string (cec_07_0053). The number has more digits than a double holds.
+        serial: int | str = int(call.call_serial_no) if version == 1 else call.call_serial_no
         return _json(
             {
                 "retMsg": "Create call successfully",
                 "retCode": "0",
-                "result": {"callSerialNo": call.call_serial_no},
+                "result": {"callSerialNo": serial},
             }
         )
 
@@ -346,9 +339,8 @@ class HuaweiEmulator(VendorEmulator):
         call = self.calls.get(call_serial_no)
         if call is None:
             return _business("1", "Failed to query the status.")
-        return _json(
-            {"retMsg": "Query call state successfully", "retCode": "0", "result": call.as_result()}
-        )
+        result = call.as_result(times_as_strings=self.variant == "string-times")
+        return _json({"retMsg": "Query call state successfully", "retCode": "0", "result": result})
 
     def _authorized(self, request: web.Request) -> bool:
         # Exactly "Bearer <AccessToken>": the vendor requires the space after Bearer.
@@ -359,6 +351,9 @@ class HuaweiEmulator(VendorEmulator):
         # [guess] X-APP-Key is optional, but when sent it must name the token's app.
         app_key = request.headers.get("X-APP-Key")
         return app_key is None or app_key == issued.app_key
+
+    def _today(self) -> int:
+        return int(self.clock() // 86_400)
 
 
 def _same(given: object, expected: str) -> bool:
@@ -376,6 +371,10 @@ def _agent_work_no(value: object) -> str | None:
     if value is None or _matches(value, _AGENT_WORK_NO_FORM):
         return value
     raise ValueError("agentWorkNo is not a number of up to 5 digits")
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def _optional(value: object, kind: type) -> bool:

@@ -21,13 +21,12 @@ from app.errors import (
 )
 from app.vendors.huawei import (
     CREATE_CALL_PATH,
-    HUAWEI_STATES,
     QUERY_CALL_STATE_PATH,
     TOKEN_PATH,
     HuaweiAdapter,
     huawei_call_from_wire,
 )
-from app.vendors.huawei_reasons import ITA_REASONS
+from app.vendors.huawei.reasons import ITA_REASONS
 from tests.adapters import fetch_one
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
@@ -89,7 +88,16 @@ async def test_fetch_many_demo_call_has_seed_values(adapter: HuaweiAdapter) -> N
     assert call.capabilities == ()
 
 
-@pytest.mark.parametrize(("raw_state", "state"), sorted(HUAWEI_STATES.items()))
+# VENDORS.md §2 / seed 001 1.3.1: 0 to be called, 1 calling, 2 talking, 3 ended.
+@pytest.mark.parametrize(
+    ("raw_state", "state"),
+    [
+        (0, CallState.DIALING),
+        (1, CallState.RINGING),
+        (2, CallState.CONNECTED),
+        (3, CallState.ENDED),
+    ],
+)
 async def test_fetch_many_maps_every_raw_state(
     adapter: HuaweiAdapter, huawei: HuaweiEmulator, raw_state: int, state: CallState
 ) -> None:
@@ -163,15 +171,22 @@ def test_call_from_wire_accepts_times_and_numbers_as_strings() -> None:
             "caller": "88881234",
         },
     )
+    assert snapshot is not None
     assert snapshot.started_at == datetime(2019, 11, 3, 15, 23, 27, tzinfo=UTC)
     assert snapshot.ended_at == datetime(2019, 11, 3, 15, 23, 28, tzinfo=UTC)
     assert (snapshot.state, snapshot.vendor_state) == (CallState.CONNECTED, "2")
 
 
 def test_call_from_wire_tolerates_missing_and_odd_values() -> None:
-    snapshot = huawei_call_from_wire("42", {"startTime": "", "endTime": "soon"})
-    assert (snapshot.state, snapshot.vendor_state) == (CallState.UNKNOWN, None)
+    snapshot = huawei_call_from_wire("42", {"state": 1, "startTime": "", "endTime": "soon"})
+    assert snapshot is not None
+    assert (snapshot.state, snapshot.vendor_state) == (CallState.RINGING, "1")
     assert (snapshot.started_at, snapshot.ended_at) == (None, None)
+
+
+def test_call_from_wire_without_usable_state_is_unreadable() -> None:
+    assert huawei_call_from_wire("42", {"startTime": 1572794607000}) is None
+    assert huawei_call_from_wire("42", {"state": "talking"}) is None
 
 
 # -- batches -------------------------------------------------------------------------------

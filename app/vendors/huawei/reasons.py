@@ -1,4 +1,5 @@
-"""Readable text for the reasonCode of an ended Huawei CEC bidirectional call (seed 001)."""
+"""Readable text for the reasonCode of an ended Huawei CEC bidirectional call (seed 001,
+queryCallState Table 3 1.3.2 and Table 4, the ITA codes)."""
 
 from __future__ import annotations
 
