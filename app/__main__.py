@@ -194,6 +194,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             run(serve(replace(settings, host=host, port=port, simulate=simulate)))
     except KeyboardInterrupt:
         pass
+    except ConfigurationError as bad:  # found while building the app (adapter options)
+        sys.stderr.write(f"switchboard: configuration error: {bad}\n")
+        raise SystemExit(2) from None
 
 
 def run(main: Coroutine[Any, Any, None]) -> None:

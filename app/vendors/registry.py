@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.adapters import Adapters, VendorAdapter, VendorHealth
 from app.calls import Vendor
-from app.config import Settings
+from app.config import ConfigurationError, Settings
 from app.vendors.breaker import CircuitBreaker
 from app.vendors.genesys import GenesysAdapter
 from app.vendors.http import VendorHttp
@@ -36,9 +36,14 @@ def build_adapters(settings: Settings) -> Adapters:
                 vendor, failures=settings.breaker_failures, cooldown=settings.breaker_cooldown
             ),
         )
-        by_vendor[vendor] = ADAPTER_CLASSES[vendor](  # type: ignore[call-arg]
-            http, **vendor_settings.credentials, **vendor_settings.options
-        )
+        try:
+            by_vendor[vendor] = ADAPTER_CLASSES[vendor](  # type: ignore[call-arg]
+                http, **vendor_settings.credentials, **vendor_settings.options
+            )
+        except ValueError as bad:
+            # An option the adapter could not use (e.g. a token lifetime out of range):
+            # a configuration error, named, like those Settings finds itself.
+            raise ConfigurationError(f"SWITCHBOARD_{vendor.name}_*: {bad}") from None
         health[vendor] = http.breaker
     verba = by_vendor.get(Vendor.VERBA)
     return Adapters(by_vendor, verba if isinstance(verba, VerbaAdapter) else None, health)

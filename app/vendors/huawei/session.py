@@ -71,7 +71,7 @@ class HuaweiSession:
         self._app_key = app_key
         self._app_secret = app_secret
         self._token_lifetime = token_lifetime
-        self._tokens = TokenCache(self._fetch_token, clock=clock)
+        self._tokens = TokenCache(self._fetch_token, clock=clock, vendor=api_http.vendor)
 
     async def post(
         self, path: str, body: Mapping[str, object], *, idempotent: bool
