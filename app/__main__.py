@@ -63,7 +63,7 @@ def parse_variants(text: str) -> dict[str, str]:
     for item in filter(None, (part.strip() for part in text.split(","))):
         vendor, sep, variant = item.partition("=")
         if not sep or not vendor.strip() or not variant.strip():
-            raise ValueError(
+            raise ConfigurationError(
                 f"SWITCHBOARD_EMULATOR_VARIANTS: expected vendor=variant, got {item!r}"
             )
         variants[vendor.strip()] = variant.strip()
