@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
+from app import tracing
 from app.adapters import Adapters, FindsPlacedCalls, StartCall
 from app.calls import VENDOR_CAPABILITIES, CallId, CallSnapshot, CallState, Capability
 from app.errors import (
@@ -354,8 +355,9 @@ class CallControl:
     ) -> CallSnapshot | None:
         started = time.monotonic()
         try:
-            async with asyncio.timeout(self.confirm_timeout):
-                return await self.waiter.wait_for(call_id, accept)
+            with tracing.span("confirm", {"vendor": call_id.vendor.value}):
+                async with asyncio.timeout(self.confirm_timeout):
+                    return await self.waiter.wait_for(call_id, accept)
         except TimeoutError:
             latest = await self._read_back(call_id, last_known)
             if accept(latest):

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from app import tracing
 from app.calls import Vendor
 from app.errors import VendorConnectionLost, VendorError, VendorTimeout, VendorUnavailable
 from app.metrics import TOKEN_REFRESHES, VENDOR_REQUESTS, VENDOR_SECONDS, status_class
@@ -147,6 +148,29 @@ class VendorHttp:
         """
         if idempotent is None:
             idempotent = method == "GET"
+        if tracing.enabled():
+            attributes = {"vendor": self.vendor.value, "http.request.method": method}
+            # The path only: query strings may hold credentials (Verba apiKey and token).
+            attributes["url.path"] = path
+            with tracing.span(f"{self.vendor.value} {method}", attributes):
+                return await self._request(
+                    method, path, params, json_body, form, headers, idempotent, request_timeout
+                )
+        return await self._request(
+            method, path, params, json_body, form, headers, idempotent, request_timeout
+        )
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        idempotent: bool,
+        request_timeout: float | None,
+    ) -> VendorResponse:
         # Reads may probe a half-open breaker; commands never do (app/vendors/breaker.py).
         try:
             probe = self.breaker.admit(probe=idempotent)
@@ -202,6 +226,10 @@ class VendorHttp:
         for attempt in range(1, attempts + 1):
             try:
                 response = await self._send(method, path, params, json_body, form, headers, limit)
+            except aiohttp.ClientConnectorError as exc:
+                # No connection was made: the request never reached the vendor (a command
+                # here is refused, not lost — it did not act).
+                raise self._unavailable(f"could not be reached ({type(exc).__name__})") from exc
             except _RETRYABLE as exc:
                 if attempt < attempts:
                     logger.info(
@@ -234,6 +262,9 @@ class VendorHttp:
         limit: float,
     ) -> VendorResponse:
         started = time.perf_counter()
+        if tracing.enabled():
+            headers = dict(headers or {})
+            tracing.inject(headers)  # the vendor (or its gateway) may join the trace
         # One deadline for the wait in the queue and the exchange: a caller hears within
         # `limit` seconds, however busy the vendor's queue is.
         session = self.session

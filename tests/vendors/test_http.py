@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import pytest
 
 from app.calls import Vendor
 from app.emulators.control import Fault
 from app.errors import VendorConnectionLost, VendorTimeout, VendorUnavailable
-from app.vendors.http import VendorResponse
+from app.vendors.http import VendorHttp, VendorResponse
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 STATUS = "/call/2.0/1TfU02Xfme2GMuzfUh0rkdgvz4/status"
@@ -82,3 +83,18 @@ async def test_the_timeout_counts_the_wait_for_a_connection(
     emulator_server.control.clear_faults()
     with pytest.raises(VendorUnavailable):  # the held one is let go with a 503
         await held
+
+
+async def test_a_refused_connection_is_unavailable_not_lost() -> None:
+    # Nothing listens: the command never reached the vendor, so it is a plain refusal
+    # (VENDOR_UNAVAILABLE), not a lost answer that might have acted (OUTCOME_UNKNOWN).
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    http = VendorHttp(Vendor.ORACLE, f"http://127.0.0.1:{port}", timeout=1.0)
+    try:
+        with pytest.raises(VendorUnavailable) as refused:
+            await http.request("POST", "/call/2.0/x/+15551230000")
+    finally:
+        await http.close()
+    assert not isinstance(refused.value, VendorConnectionLost)
