@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from aiohttp import web
 
+from app import logs
 from app.calls import Vendor
 from app.config import CREDENTIAL_NAMES, OPTION_NAMES, ConfigurationError, Settings
 
@@ -168,16 +169,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port to bind (default 8000; emulate: 8001)")
     parser.add_argument("--no-simulate", action="store_true", help="no simulated call traffic")
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
     try:
         settings = Settings.from_env()
     except ConfigurationError as bad:
         # Exit code 2, as for a bad command line: the configuration is the input.
         sys.stderr.write(f"switchboard: configuration error: {bad}\n")
         raise SystemExit(2) from None
+    logs.configure(settings.log_format)
     if args.command == "export-schema":
         from app.graphql.schema import build_schema
 

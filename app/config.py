@@ -94,6 +94,7 @@ class Settings:
     ws_deflate: bool = False
     graphiql: bool = True
     access_log: bool = True
+    log_format: str = ""  # json | text; unset: json unless stderr is a terminal
     introspection: bool = True
     simulate: bool = True
     # Demo mode only: documented vendor variants the embedded emulators show,
@@ -125,6 +126,10 @@ class Settings:
                     f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
                     f"{type(default).__name__} like {default!r}"
                 ) from None
+        if values.get("log_format", "") not in ("", "json", "text"):
+            raise ConfigurationError(
+                f"SWITCHBOARD_LOG_FORMAT={values['log_format']!r}: expected json or text"
+            )
         values["vendors"] = {
             vendor: _vendor_settings(vendor, url, env)
             for vendor in Vendor
