@@ -1,0 +1,145 @@
+"""Reading Verba's `<VerbaApi>` XML: every example body on its pages verbatim, and the
+variations a deployment may add (namespaces, extra parts, whitespace, missing parts)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from app.vendors.verba import parse_reply
+from app.vendors.verba.wire import missing_roles, more_than_one, not_found, token_refused
+from tests.vendors import verba_fixtures as pages
+
+
+def test_seed_success_sample_reads_its_call_id() -> None:
+    reply = parse_reply(pages.SEED_GET_CALL_ID_SUCCESS)
+
+    assert reply is not None
+    assert (reply["code"], reply["type"], reply["CallID"], reply["ErrorMessage"]) == (
+        "0",
+        "GetCallID",
+        "a8343631-9f35-4a3a-83f0-9e81592339fb",
+        None,
+    )
+
+
+def test_seed_error_sample_reads_its_message() -> None:
+    reply = parse_reply(pages.SEED_GET_CALL_ID_ERROR)
+
+    assert reply is not None
+    assert (reply["code"], reply["type"], reply["CallID"], reply["ErrorMessage"]) == (
+        "2",
+        "GetCallID",
+        None,
+        "Unable to retrieve the call identifier, because the call cannot be found.",
+    )
+    assert not_found(reply["ErrorMessage"])
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "call_id"),
+    [
+        (pages.KANA_GET_CALL_ID_SUCCESS, "0", pages.SEED_CALL_ID),
+        (pages.KANA_GET_CALL_ID_ERROR, "2", None),
+        (pages.NESTED_GET_CALL_ID_SUCCESS, "0", pages.SEED_CALL_ID),
+        (pages.NESTED_GET_CALL_ID_ERROR, "2", None),
+    ],
+    ids=["one-line-success", "one-line-error", "nested-success", "nested-error"],
+)
+def test_documented_layouts_read_alike(body: bytes, code: str, call_id: str | None) -> None:
+    reply = parse_reply(body)
+
+    assert reply is not None
+    assert (reply["code"], reply["CallID"]) == (code, call_id)
+    if code == "2":
+        assert reply["ErrorMessage"] is not None
+        assert not_found(reply["ErrorMessage"])
+
+
+@pytest.mark.parametrize(
+    "body",
+    [pages.GET_MARKERS_SUCCESS, pages.GET_MARKERS_ERROR, pages.RELEASE_TOKEN_INVALID],
+    ids=["get-markers-success", "get-markers-error", "soap-release-token"],
+)
+def test_pages_samples_that_are_no_verba_api_document_read_as_none(body: bytes) -> None:
+    # The Get Markers samples are not well-formed as published; the SOAP envelope is another
+    # API's. Each is "no Verba XML": VENDOR_UNAVAILABLE for that one call.
+    assert parse_reply(body) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An XML namespace on every element (a SOAP-minded gateway).
+        b'<?xml version="1.0"?><v:VerbaApi xmlns:v="urn:verba"><v:Response code="0" '
+        b'type="GetCallID"/><v:CallID>a8343631-9f35-4a3a-83f0-9e81592339fb</v:CallID>'
+        b"</v:VerbaApi>",
+        # A default namespace.
+        b'<VerbaApi xmlns="urn:verba"><Response code="0" type="GetCallID"/>'
+        b"<CallID>a8343631-9f35-4a3a-83f0-9e81592339fb</CallID></VerbaApi>",
+        # Extra elements and attributes, indentation, a byte-order mark and leading blanks.
+        b'\xef\xbb\xbf\n  <?xml version="1.0" encoding="UTF-8"?>\n<VerbaApi version="9.9">\n'
+        b'    <Response code=" 0 " type="GetCallID" time="2026-12-02T12:00:00Z"/>\n'
+        b"    <Server>verba-1</Server>\n"
+        b"    <CallID>\n      a8343631-9f35-4a3a-83f0-9e81592339fb\n    </CallID>\n"
+        b"</VerbaApi>\n",
+        # No type attribute, no XML declaration, ISO-8859-1 declared.
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><VerbaApi><Response code="0"/>'
+        b"<CallID>a8343631-9f35-4a3a-83f0-9e81592339fb</CallID></VerbaApi>",
+    ],
+    ids=["prefixed-namespace", "default-namespace", "extras-and-whitespace", "no-type"],
+)
+def test_variations_still_read_the_call_id(body: bytes) -> None:
+    reply = parse_reply(body)
+
+    assert reply is not None
+    assert (reply["code"], reply["CallID"]) == ("0", pages.SEED_CALL_ID)
+
+
+def test_missing_code_is_reported_once_and_read_as_none(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = b"<VerbaApi><Response/><CallID>a8343631-9f35-4a3a-83f0-9e81592339fb</CallID></VerbaApi>"
+    caplog.set_level(logging.WARNING, logger="switchboard.vendors")
+
+    first, second = parse_reply(body), parse_reply(body)
+
+    assert first is not None and second is not None
+    assert (first["code"], first["CallID"]) == (None, pages.SEED_CALL_ID)
+    reports = [r for r in caplog.records if "Response.code" in r.getMessage()]
+    assert len(reports) <= 1  # once per (vendor, field, shape) for the whole process
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"emulated HTTP 200",
+        b"<html><body>Verba API: 502 Bad Gateway</body></html>",
+        b"<VerbaApi><CallID>a8343631-9f35-4a3a-83f0-9e81592339fb</CallID></VerbaApi>",
+        b'<VerbaApi><Response code="0" type="GetCallID"/><CallID>a8343631',
+        b'<?xml version="1.0"?><!DOCTYPE VerbaApi [<!ENTITY a "aaaa">]>'
+        b'<VerbaApi><Response code="0"/><CallID>&a;</CallID></VerbaApi>',
+    ],
+    ids=["empty", "text", "html", "no-response-element", "truncated", "doctype"],
+)
+def test_bodies_that_are_not_verba_xml_read_as_none(body: bytes) -> None:
+    assert parse_reply(body) is None
+
+
+def test_token_refusal_is_recognised_in_the_documented_wording() -> None:
+    assert token_refused(pages.TOKEN_EXPIRED_MESSAGE)
+    assert token_refused("Invalid or expired token.")
+    assert not token_refused(pages.SEED_NOT_FOUND)
+    assert not token_refused("Invalid API key.")
+    assert not token_refused(None)
+
+
+def test_other_messages_are_told_apart() -> None:
+    assert more_than_one(
+        "Unable to retrieve the call identifier, because more than one record was found."
+    )
+    assert not more_than_one(pages.SEED_NOT_FOUND)
+    assert missing_roles("The user needs the System Administrator and System Supervisor roles.")
+    assert not missing_roles(pages.SEED_NOT_FOUND)
