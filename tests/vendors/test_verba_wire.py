@@ -105,7 +105,8 @@ def test_missing_code_is_reported_once_and_read_as_none(
 
     first, second = parse_reply(body), parse_reply(body)
 
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert (first["code"], first["CallID"]) == (None, pages.SEED_CALL_ID)
     reports = [r for r in caplog.records if "Response.code" in r.getMessage()]
     assert len(reports) <= 1  # once per (vendor, field, shape) for the whole process

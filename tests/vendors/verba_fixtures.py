@@ -15,18 +15,22 @@ SEED_GET_CALL_ID_SUCCESS = b"""<?xml version="1.0" encoding="UTF-8"?>
 
 </VerbaApi>"""
 
-# Seed 002, "XML based response sample on error".
-SEED_GET_CALL_ID_ERROR = b"""<?xml version="1.0" encoding="UTF-8"?>
+# Seed 002, "XML based response sample on error" (split in two literals only to fit the
+# line length: the bytes are the page's).
+SEED_GET_CALL_ID_ERROR = (
+    b"""<?xml version="1.0" encoding="UTF-8"?>
 
 <VerbaApi>
 
 <Response code="2" type="GetCallID">
 
-<ErrorMessage>Unable to retrieve the call identifier, because the call cannot be found.</ErrorMessage>
+<ErrorMessage>Unable to retrieve the call identifier, because the call cannot be found."""
+    b"""</ErrorMessage>
 
 </Response>
 
 </VerbaApi>"""
+)
 
 # kanasoftware.jira.com/wiki/pages/diffpages.action?originalId=4387804270&pageId=4387800506
 # renders the same samples on one line each, elements separated by single spaces.

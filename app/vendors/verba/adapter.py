@@ -197,9 +197,13 @@ class VerbaAdapter(AdapterBase):
         )
 
     def _reply(self, response: VendorResponse, action: str, token: str = "") -> VerbaApiReply:
-        if response.status == 403:
-            raise VendorForbidden(f"verba refused {action} (HTTP 403).", vendor=self.vendor.value)
         reply = parse_reply(response.body)
+        if response.status == 403:
+            said = reply["ErrorMessage"] if reply is not None else None
+            reason = f": {_reason(self._redact(said, token))}" if said else ""
+            raise VendorForbidden(
+                f"verba refused {action} (HTTP 403){reason}.", vendor=self.vendor.value
+            )
         # [doc] business errors come in band; accept a Verba answer with any status.
         if reply is None:
             raise self._unavailable(
