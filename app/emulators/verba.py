@@ -102,6 +102,8 @@ class Reply:
     elements: tuple[tuple[str, str], ...] = ()
     error: str | None = None
     http_status: int = 200
+    attributes: tuple[tuple[str, str], ...] = ()  # more attributes of <Response>
+    cookies: tuple[tuple[str, str], ...] = ()
 
     @property
     def code(self) -> int:
@@ -128,6 +130,9 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         "description attribute, as the Get Markers page shows them",
         "api-key-only": "an API key without 'Requires Authentication': requests need no "
         "token (API authentication page, 'Simple, API key only based authentication')",
+        "vfc": "Verint Financial Compliance builds: RequestToken's token as a `token` "
+        "attribute of <Response>, beside SessionId, SessionParameterName, SessionCookieName "
+        "and Remote elements, and a JSESSIONID cookie (a public VFC client's sample)",
     }
 
     def __init__(self, control: EmulatorControl, *, clock: Callable[[], float] = time.time) -> None:
@@ -226,6 +231,21 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         self.tokens = {t: expiry for t, expiry in self.tokens.items() if expiry > now}
         token = str(uuid.uuid4())
         self.tokens[token] = now + self.token_lifetime
+        if self.variant == "vfc":
+            # The sample a public VFC client (GitHub, a "vfc-recording-retriever" SKILL.md)
+            # reads its token from: <Response code="0" type="RequestToken" token="…"/>.
+            session = uuid.uuid4().hex.upper()
+            return Reply(
+                "RequestToken",
+                attributes=(("token", token),),
+                elements=(
+                    ("SessionId", session),
+                    ("SessionParameterName", "jsessionid"),
+                    ("SessionCookieName", "JSESSIONID"),
+                    ("Remote", "false"),
+                ),
+                cookies=(("JSESSIONID", session),),
+            )
         return Reply("RequestToken", elements=(("Token", token),))
 
     def _authenticate(self, action: str, params: Mapping[str, str]) -> Reply | None:
@@ -328,7 +348,10 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         if kind == "HTML":
             return _render_html(reply)
         text = _render_xml(reply, nested=self.variant == "nested-results")
-        return web.Response(status=reply.http_status, text=text, content_type="text/xml")
+        response = web.Response(status=reply.http_status, text=text, content_type="text/xml")
+        for name, value in reply.cookies:
+            response.set_cookie(name, value, path="/verba", httponly=True)
+        return response
 
 
 def _render_xml(reply: Reply, *, nested: bool) -> str:
@@ -336,6 +359,7 @@ def _render_xml(reply: Reply, *, nested: bool) -> str:
     page's, with the result elements inside <Response>."""
     lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<VerbaApi>"]
     response = f"<Response code={quoteattr(str(reply.code))} type={quoteattr(reply.action)}"
+    response += "".join(f" {name}={quoteattr(value)}" for name, value in reply.attributes)
     results = [f"<{name}>{escape(value)}</{name}>" for name, value in reply.elements]
     if reply.error is not None:
         described = ' description="Error"' if nested else ""

@@ -195,6 +195,42 @@ async def test_request_token_refuses_a_user_without_both_roles(
     )
 
 
+async def test_vfc_variant_answers_the_token_as_an_attribute_with_a_session(
+    emulator_server: EmulatorServer, verba: VerbaEmulator
+) -> None:
+    verba.select_variant("vfc")
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            emulator_server.base_url("verba") + "/verba/api",
+            params={"action": "RequestToken", "apiKey": API_KEY},
+            headers={
+                "Authorization": "Basic " + base64.b64encode(":".join(LOGIN).encode()).decode()
+            },
+        ) as response,
+    ):
+        body = await response.text()
+        cookie = response.cookies["JSESSIONID"].value
+
+    match = re.fullmatch(
+        r'<\?xml version="1.0" encoding="UTF-8"\?>\n<VerbaApi>\n'
+        r'<Response code="0" type="RequestToken" token="([0-9a-f-]{36})"/>\n'
+        r"<SessionId>([0-9A-F]{32})</SessionId>\n"
+        r"<SessionParameterName>jsessionid</SessionParameterName>\n"
+        r"<SessionCookieName>JSESSIONID</SessionCookieName>\n<Remote>false</Remote>\n</VerbaApi>",
+        body,
+    )
+    assert match is not None, body
+    assert match.group(2) == cookie
+    params = {
+        "action": "GetCallID",
+        "apiKey": API_KEY,
+        "token": match.group(1),
+        "extension": "8856",
+    }
+    assert await send(emulator_server, params) == (200, SEED_SUCCESS)
+
+
 # -- tokens -----------------------------------------------------------------------------
 
 
@@ -578,7 +614,13 @@ async def test_variants_are_listed_with_in_band_first(emulator_server: EmulatorS
     variants = emulator_server.control.variants()["verba"]
 
     assert variants["selected"] == "in-band"
-    assert list(variants["variants"]) == ["in-band", "http-401", "nested-results", "api-key-only"]
+    assert list(variants["variants"]) == [
+        "in-band",
+        "http-401",
+        "nested-results",
+        "api-key-only",
+        "vfc",
+    ]
 
 
 async def test_simulate_call_ends_as_last_finished_call(

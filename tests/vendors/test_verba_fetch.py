@@ -48,7 +48,9 @@ def detail_url(emulator_server: EmulatorServer, call_id: str) -> str:
     return f"{emulator_server.base_url('verba')}{pages.CALL_DETAIL_PATH}?ccdrId={call_id}"
 
 
-@pytest.mark.parametrize("variant", ["in-band", "http-401", "nested-results", "api-key-only"])
+@pytest.mark.parametrize(
+    "variant", ["in-band", "http-401", "nested-results", "api-key-only", "vfc"]
+)
 async def test_fetch_many_reads_each_call_id_with_get_call_url(
     adapter: VerbaAdapter, emulator_server: EmulatorServer, verba: VerbaEmulator, variant: str
 ) -> None:
@@ -96,6 +98,7 @@ class ScriptedVerba:
 
     def __init__(self) -> None:
         self.asked: list[dict[str, str]] = []
+        self.token_body = TOKEN_BODY
         self._servers: list[TestServer] = []
         self._https: list[VendorHttp] = []
 
@@ -103,7 +106,7 @@ class ScriptedVerba:
         async def api(request: web.Request) -> web.Response:
             query = dict(request.query)
             self.asked.append(query)
-            body = TOKEN_BODY if query.get("action") == "RequestToken" else answer(query)
+            body = self.token_body if query.get("action") == "RequestToken" else answer(query)
             return web.Response(body=body, content_type="text/xml")
 
         app = web.Application()
@@ -219,3 +222,13 @@ async def test_a_call_id_that_is_no_uuid_is_unavailable(
 
     with pytest.raises(VendorUnavailable, match="without a usable CallID"):
         await adapter.find_recording(RecordingQuery(extension="8856"))
+
+
+async def test_vfc_sample_token_is_sent_with_the_lookup(scripted: ScriptedVerba) -> None:
+    adapter = await scripted.adapter(lambda query: pages.SEED_GET_CALL_ID_SUCCESS)
+    scripted.token_body = pages.VFC_REQUEST_TOKEN
+
+    found = await adapter.find_recording(RecordingQuery(extension="8856"))
+
+    assert found is not None
+    assert [q.get("token") for q in scripted.asked] == [None, pages.VFC_SAMPLE_TOKEN]

@@ -144,3 +144,25 @@ def test_other_messages_are_told_apart() -> None:
     assert not more_than_one(pages.SEED_NOT_FOUND)
     assert missing_roles("The user needs the System Administrator and System Supervisor roles.")
     assert not missing_roles(pages.SEED_NOT_FOUND)
+
+
+def test_vfc_request_token_sample_reads_the_token_attribute() -> None:
+    reply = parse_reply(pages.VFC_REQUEST_TOKEN)
+
+    assert reply is not None
+    assert (reply["code"], reply["type"], reply["Token"]) == (
+        "0",
+        "RequestToken",
+        "W7XIdoOnOjWY7HTRzKsw8hWBZXMyexo6",
+    )
+
+
+def test_token_element_wins_over_an_attribute() -> None:
+    body = (
+        b'<VerbaApi><Response code="0" type="RequestToken" token="a"/><Token>b</Token></VerbaApi>'
+    )
+
+    reply = parse_reply(body)
+
+    assert reply is not None
+    assert reply["Token"] == "b"

@@ -112,3 +112,22 @@ SEED_NOT_FOUND = "Unable to retrieve the call identifier, because the call canno
 # Call detail URL page (verbalabs.atlassian.net/wiki/spaces/docs/pages/6817040): what
 # GetCallURL's "full HTTP URL pointing to the given call" opens.
 CALL_DETAIL_PATH = "/verba/gwtCallDetail.do"
+
+# A public VFC (Verint Financial Compliance, Verba's successor) client on GitHub, a
+# "vfc-recording-retriever" SKILL.md: "this is the XML response sample (not real data)" of
+# RequestToken, the token "the value of `token` attribute in the XML response".
+# (The sample's blank line holds eight spaces, written as an escape for the linter.)
+VFC_REQUEST_TOKEN = b"""<?xml version="1.0" encoding="UTF-8"?>
+<VerbaApi>
+    <Response
+        code="0"
+        type="RequestToken"
+        token="W7XIdoOnOjWY7HTRzKsw8hWBZXMyexo6"
+\x20\x20\x20\x20\x20\x20\x20\x20
+    />
+    <SessionId>8950D82B76341AA93CC7C26CD3B6B88E</SessionId>
+    <SessionParameterName>jsessionid</SessionParameterName>
+    <SessionCookieName>JSESSIONID</SessionCookieName>
+    <Remote>false</Remote>
+</VerbaApi>"""
+VFC_SAMPLE_TOKEN = "W7XIdoOnOjWY7HTRzKsw8hWBZXMyexo6"

@@ -8,8 +8,10 @@ Documented shapes (both occur): the seed's, results beside `<Response>`
 and the Get Markers page's, results inside it with `<ErrorMessage description="Error">`
 (kanasoftware.jira.com/wiki/pages/diffpages.action?pageId=4387800553). Besides those this
 reads through extra elements and attributes, any whitespace, a byte-order mark, XML
-namespaces and a missing `type`. A body that is not a `<VerbaApi>` document is None: the
-adapter says VENDOR_UNAVAILABLE for that call alone.
+namespaces and a missing `type`; RequestToken's token comes as a `<Token>` element or as
+a `token` attribute of `<Response>` (Verint Financial Compliance builds). A body that is
+not a `<VerbaApi>` document is None: the adapter says VENDOR_UNAVAILABLE for that call
+alone.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ class VerbaApiReply(TypedDict):
 
     code: str | None  # "0" success, "2" error [doc]; None when <Response> has no code
     type: str | None  # the action answered
-    Token: str | None  # RequestToken
+    Token: str | None  # RequestToken: a <Token> element, or <Response token="…"> (VFC)
     CallID: str | None  # GetCallID
     CallURL: str | None  # GetCallURL
     ErrorMessage: str | None  # inside <Response> on code 2
@@ -69,10 +71,13 @@ def parse_reply(body: bytes) -> VerbaApiReply | None:
         "CallURL": None,
         "ErrorMessage": None,
     }
+    token_attribute: str | None = None
     for name, value in response.attrib.items():
         local = _local(name)
         if local in ("code", "type"):
             reply[local] = value.strip()  # type: ignore[literal-required]
+        elif local.lower() == "token":
+            token_attribute = value.strip() or None
     for element in root.iter():
         local = _local(element.tag)
         text = "".join(element.itertext()).strip() or None
@@ -80,6 +85,10 @@ def parse_reply(body: bytes) -> VerbaApiReply | None:
             reply["ErrorMessage"] = text
         elif local in RESULT_ELEMENTS and reply[RESULT_ELEMENTS[local]] is None:  # type: ignore[literal-required]
             reply[RESULT_ELEMENTS[local]] = text  # type: ignore[literal-required]
+    if reply["Token"] is None:
+        # VFC builds: <Response code="0" type="RequestToken" token="…"/> (a public VFC
+        # client's sample, GitHub "vfc-recording-retriever" SKILL.md).
+        reply["Token"] = token_attribute
     if reply["code"] not in ("0", "2"):
         read.odd("Response.code", reply["code"], 'code "0" or "2"')
     return reply
