@@ -31,7 +31,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
-from xml.sax.saxutils import escape, quoteattr
 
 from aiohttp import hdrs, web
 
@@ -43,6 +42,18 @@ from app.emulators.verba_store import (
     RecordingStatus,
     RecordingStore,
     parse_statuses,
+)
+from app.emulators.verba_wire import (
+    BAD_API_KEY,
+    BAD_LOGIN,
+    MISSING_ROLES,
+    MORE_THAN_ONE,
+    NOT_FOUND,
+    TOKEN_EXPIRED,
+    URL_MORE_THAN_ONE,
+    URL_NOT_FOUND,
+    Reply,
+    render,
 )
 
 __all__ = [
@@ -69,20 +80,6 @@ TOKEN_LIFETIME = 3600.0  # [doc] "The security tokens' lifetime is 1 hour."
 # [doc] "The provided user has to have System Administrator and System Supervisor roles."
 REQUIRED_ROLES = frozenset({"System Administrator", "System Supervisor"})
 
-# [doc] seed 002, GetCallID's error sample.
-NOT_FOUND = "Unable to retrieve the call identifier, because the call cannot be found."
-# [guess] the GetCallID wording for the documented "more than 1 record" error.
-MORE_THAN_ONE = "Unable to retrieve the call identifier, because more than one record was found."
-# [guess] GetCallURL's errors, worded as GetCallID's.
-URL_NOT_FOUND = "Unable to retrieve the call URL, because the call cannot be found."
-URL_MORE_THAN_ONE = "Unable to retrieve the call URL, because more than one record was found."
-# [doc] the SOAP API's ReleaseToken (v2) page, "Example ReleaseToken on an invalid token".
-TOKEN_EXPIRED = "This token is expired or never got authenticated."
-# [guess] wordings no page shows.
-BAD_LOGIN = "Authentication failed."
-MISSING_ROLES = "The user needs the System Administrator and System Supervisor roles."
-BAD_API_KEY = "Invalid API key."
-
 SEARCH_PARAMETERS = ("extension", "status", "platformCallID", "nativeID", "type")
 _EXTENSION = re.compile(r"[0-9A-Za-z*#+@._-]{1,64}")
 _CALL_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
@@ -92,22 +89,6 @@ _CALL_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 class ApiUser:
     password: str
     roles: frozenset[str] = REQUIRED_ROLES
-
-
-@dataclass(frozen=True, slots=True)
-class Reply:
-    """One API answer before rendering: code 0 with result elements, or code 2 with a message."""
-
-    action: str
-    elements: tuple[tuple[str, str], ...] = ()
-    error: str | None = None
-    http_status: int = 200
-    attributes: tuple[tuple[str, str], ...] = ()  # more attributes of <Response>
-    cookies: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def code(self) -> int:
-        return 0 if self.error is None else 2
 
 
 class VerbaEmulator(VendorEmulator, RecordingStore):
@@ -130,6 +111,11 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         "description attribute, as the Get Markers page shows them",
         "api-key-only": "an API key without 'Requires Authentication': requests need no "
         "token (API authentication page, 'Simple, API key only based authentication')",
+        "numbered-codes": "<VerbaData> documents with negative codes (-43 TOKEN_EXPIRED, "
+        "-50 CALL_NOT_FOUND, -40 INVALID_CREDENTIALS, -41 INVALID_API_KEY, -30 "
+        "INVALID_ACTION, -20 INVALID_PARAMETERS) and results as <Response> attributes "
+        "(token, callID, url), as a third-party client reads them [third-party: GitHub "
+        "verba_client, 'Error code reference (from API docs)']",
         "vfc": "Verint Financial Compliance builds: RequestToken's token as a `token` "
         "attribute of <Response>, beside SessionId, SessionParameterName, SessionCookieName "
         "and Remote elements, and a JSESSIONID cookie (a public VFC client's sample)",
@@ -208,7 +194,7 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         else:
             reply = self._authenticate(action, params) or self._dispatch(request, action, params)
         # [doc] "If the parameter is missing, it defaults to XML."
-        return self._render(reply, params.get("responseType", "XML"))
+        return render(reply, params.get("responseType", "XML"), self.variant)
 
     def _refusal(self, action: str, message: str, http_status: int = 401) -> Reply:
         """An authentication refusal: in band, except in the "http-401" variant."""
@@ -334,55 +320,6 @@ class VerbaEmulator(VendorEmulator, RecordingStore):
         page = f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n"
         page += f"<h1>{title}</h1>\n<p>{parties}</p>\n</body></html>\n"
         return web.Response(text=page, content_type="text/html")
-
-    def _render(self, reply: Reply, response_type: str) -> web.Response:
-        """The reply as `responseType` asks; anything but HTML or TEXT gets the XML default."""
-        kind = response_type.upper()
-        if kind == "TEXT":
-            lines = [f"{name}: {value}" for name, value in reply.elements]
-            if reply.error is not None:
-                lines = [f"Error (code {reply.code}): {reply.error}"]
-            return web.Response(
-                status=reply.http_status, text="\n".join(lines) + "\n", content_type="text/plain"
-            )
-        if kind == "HTML":
-            return _render_html(reply)
-        text = _render_xml(reply, nested=self.variant == "nested-results")
-        response = web.Response(status=reply.http_status, text=text, content_type="text/xml")
-        for name, value in reply.cookies:
-            response.set_cookie(name, value, path="/verba", httponly=True)
-        return response
-
-
-def _render_xml(reply: Reply, *, nested: bool) -> str:
-    """The seed's layout: one element per line, no indentation. `nested`: the Get Markers
-    page's, with the result elements inside <Response>."""
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<VerbaApi>"]
-    response = f"<Response code={quoteattr(str(reply.code))} type={quoteattr(reply.action)}"
-    response += "".join(f" {name}={quoteattr(value)}" for name, value in reply.attributes)
-    results = [f"<{name}>{escape(value)}</{name}>" for name, value in reply.elements]
-    if reply.error is not None:
-        described = ' description="Error"' if nested else ""
-        message = f"<ErrorMessage{described}>{escape(reply.error)}</ErrorMessage>"
-        lines.extend([response + ">", message, "</Response>"])
-    elif nested:
-        lines.extend([response + ">", *results, "</Response>"])
-    else:
-        lines.extend([response + "/>", *results])
-    lines.append("</VerbaApi>")
-    return "\n".join(lines)
-
-
-def _render_html(reply: Reply) -> web.Response:
-    items = [f"<p>{html.escape(name)}: {html.escape(value)}</p>" for name, value in reply.elements]
-    if reply.error is not None:
-        items = [f'<p class="error">Error (code {reply.code}): {html.escape(reply.error)}</p>']
-    title = html.escape(reply.action)
-    page = (
-        f"<!DOCTYPE html>\n<html><head><title>Verba API: {title}</title></head><body>\n"
-        f"<h1>{title}</h1>\n" + "\n".join(items) + "\n</body></html>\n"
-    )
-    return web.Response(status=reply.http_status, text=page, content_type="text/html")
 
 
 def _call_detail_url(request: web.Request, recording: Recording) -> str:

@@ -69,9 +69,9 @@ async def send(
 
 
 def token_in(body: str) -> str:
-    match = re.search(r"<Token>([0-9a-f-]{36})</Token>", body)
+    match = re.search(r'<Token>([0-9a-f-]{36})</Token>|token="([0-9a-f-]{36})"', body)
     assert match is not None, body
-    return match.group(1)
+    return match.group(1) or match.group(2)
 
 
 async def request_token(server: EmulatorServer) -> str:
@@ -574,6 +574,31 @@ async def test_nested_results_variant_puts_results_inside_response(
     )
 
 
+async def test_numbered_codes_variant_answers_verba_data_with_negative_codes(
+    emulator_server: EmulatorServer, verba: VerbaEmulator
+) -> None:
+    verba.select_variant("numbered-codes")
+
+    found = await get_call_id(emulator_server, extension="8856")
+    missing = await get_call_id(emulator_server, extension="4711")
+    refused = await send(
+        emulator_server, {"action": "GetCallID", "apiKey": API_KEY, "extension": "8856"}
+    )
+
+    header = '<?xml version="1.0" encoding="utf-8"?>\n<VerbaData>\n'
+    assert found == (200, header + f'  <Response code="0" callID="{DEMO_CALL_ID}" />\n</VerbaData>')
+    assert missing == (
+        200,
+        header
+        + '  <Response code="-50"/>\n  <ErrorMessage>CALL_NOT_FOUND</ErrorMessage>\n</VerbaData>',
+    )
+    assert refused == (
+        200,
+        header
+        + '  <Response code="-43"/>\n  <ErrorMessage>TOKEN_EXPIRED</ErrorMessage>\n</VerbaData>',
+    )
+
+
 async def test_unknown_action_is_code_2(emulator_server: EmulatorServer) -> None:
     assert await call(emulator_server, "DeleteCall") == (
         200,
@@ -619,6 +644,7 @@ async def test_variants_are_listed_with_in_band_first(emulator_server: EmulatorS
         "http-401",
         "nested-results",
         "api-key-only",
+        "numbered-codes",
         "vfc",
     ]
 

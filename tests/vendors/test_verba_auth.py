@@ -16,7 +16,7 @@ from app.vendors.verba import VerbaAdapter
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
 CREDENTIALS = DEMO_CREDENTIALS["verba"]
-REFUSING_VARIANTS = ["in-band", "http-401"]
+REFUSING_VARIANTS = ["in-band", "http-401", "numbered-codes"]
 
 
 @pytest.fixture

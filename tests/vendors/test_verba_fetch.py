@@ -49,7 +49,7 @@ def detail_url(emulator_server: EmulatorServer, call_id: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "variant", ["in-band", "http-401", "nested-results", "api-key-only", "vfc"]
+    "variant", ["in-band", "http-401", "nested-results", "api-key-only", "numbered-codes", "vfc"]
 )
 async def test_fetch_many_reads_each_call_id_with_get_call_url(
     adapter: VerbaAdapter, emulator_server: EmulatorServer, verba: VerbaEmulator, variant: str

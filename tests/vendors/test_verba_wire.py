@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from app.vendors.verba import parse_reply
+from app.vendors.verba import VerbaApiReply, parse_reply
 from app.vendors.verba.wire import missing_roles, more_than_one, not_found, token_refused
 from tests.vendors import verba_fixtures as pages
 
@@ -34,7 +34,7 @@ def test_seed_error_sample_reads_its_message() -> None:
         None,
         "Unable to retrieve the call identifier, because the call cannot be found.",
     )
-    assert not_found(reply["ErrorMessage"])
+    assert not_found(reply)
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_documented_layouts_read_alike(body: bytes, code: str, call_id: str | No
     assert (reply["code"], reply["CallID"]) == (code, call_id)
     if code == "2":
         assert reply["ErrorMessage"] is not None
-        assert not_found(reply["ErrorMessage"])
+        assert not_found(reply)
 
 
 @pytest.mark.parametrize(
@@ -129,21 +129,43 @@ def test_bodies_that_are_not_verba_xml_read_as_none(body: bytes) -> None:
     assert parse_reply(body) is None
 
 
+def said(message: str | None, code: str = "2") -> VerbaApiReply:
+    return {
+        "code": code,
+        "type": "GetCallID",
+        "Token": None,
+        "CallID": None,
+        "CallURL": None,
+        "ErrorMessage": message,
+    }
+
+
 def test_token_refusal_is_recognised_in_the_documented_wording() -> None:
-    assert token_refused(pages.TOKEN_EXPIRED_MESSAGE)
-    assert token_refused("Invalid or expired token.")
-    assert not token_refused(pages.SEED_NOT_FOUND)
-    assert not token_refused("Invalid API key.")
-    assert not token_refused(None)
+    assert token_refused(said(pages.TOKEN_EXPIRED_MESSAGE))
+    assert token_refused(said("Invalid or expired token."))
+    assert not token_refused(said(pages.SEED_NOT_FOUND))
+    assert not token_refused(said("Invalid API key."))
+    assert not token_refused(said(None))
+
+
+def test_numbered_codes_decide_whatever_the_message() -> None:
+    # The third-party client's table: -43 TOKEN_EXPIRED, -50 CALL_NOT_FOUND.
+    assert token_refused(said("TOKEN_EXPIRED", "-43"))
+    assert not token_refused(said("CALL_NOT_FOUND", "-50"))
+    assert not_found(said("CALL_NOT_FOUND", "-50"))
+    assert not not_found(said("TOKEN_EXPIRED", "-43"))
 
 
 def test_other_messages_are_told_apart() -> None:
     assert more_than_one(
-        "Unable to retrieve the call identifier, because more than one record was found."
+        said("Unable to retrieve the call identifier, because more than one record was found.")
     )
-    assert not more_than_one(pages.SEED_NOT_FOUND)
-    assert missing_roles("The user needs the System Administrator and System Supervisor roles.")
-    assert not missing_roles(pages.SEED_NOT_FOUND)
+    assert not more_than_one(said(pages.SEED_NOT_FOUND))
+    assert missing_roles(
+        said("The user needs the System Administrator and System Supervisor roles.")
+    )
+    assert not missing_roles(said(pages.SEED_NOT_FOUND))
+    assert not_found(said(pages.SEED_NOT_FOUND))
 
 
 def test_vfc_request_token_sample_reads_the_token_attribute() -> None:
@@ -166,3 +188,17 @@ def test_token_element_wins_over_an_attribute() -> None:
 
     assert reply is not None
     assert reply["Token"] == "b"
+
+
+def test_attributes_and_the_verba_data_root_are_read() -> None:
+    # The third-party client (GitHub "verba_client") reads <VerbaData> and results as
+    # attributes of <Response>: token, callID, url.
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<VerbaData>\n  <Response code="0" '
+        b'callID="a8343631-9f35-4a3a-83f0-9e81592339fb" url="http://h/verba/x" />\n</VerbaData>'
+    )
+
+    reply = parse_reply(body)
+
+    assert reply is not None
+    assert (reply["CallID"], reply["CallURL"]) == (pages.SEED_CALL_ID, "http://h/verba/x")

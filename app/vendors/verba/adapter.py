@@ -87,7 +87,7 @@ class VerbaAdapter(AdapterBase):
                 url=self._call_url(reply["CallURL"]),
             )
         message = reply["ErrorMessage"]
-        if not_found(message):
+        if not_found(reply):
             return CallNotFound(f"verba has no recording {native}.", vendor=self.vendor.value)
         return self._unavailable(f"could not give the recording's URL: {_reason(message)}")
 
@@ -114,9 +114,9 @@ class VerbaAdapter(AdapterBase):
                 raise self._unavailable("answered GetCallID without a usable CallID")
             return recording_from_reply(call_id.lower(), query)
         message = reply["ErrorMessage"]
-        if not_found(message):
+        if not_found(reply):
             return None
-        if more_than_one(message):
+        if more_than_one(reply):
             raise BadUserInput(
                 "More than one Verba recording matches; narrow the query with a status, "
                 "a platform call id or a native id.",
@@ -164,7 +164,7 @@ class VerbaAdapter(AdapterBase):
             self._issued = reply["Token"]
             return reply["Token"], TOKEN_LIFETIME
         message = reply["ErrorMessage"]
-        if missing_roles(message):
+        if missing_roles(reply):
             raise VendorForbidden(
                 "verba refused the API user: it needs the System Administrator and System "
                 f"Supervisor roles ({_reason(message)}).",
@@ -186,7 +186,7 @@ class VerbaAdapter(AdapterBase):
             how = "HTTP 401"
             if response.status != 401:
                 reply = self._reply(response, action, token)
-                if reply["code"] == "0" or not token_refused(reply["ErrorMessage"]):
+                if reply["code"] == "0" or not token_refused(reply):
                     return reply
                 how = "in band"
             self._tokens.invalidate(token)

@@ -8,8 +8,10 @@ Documented shapes (both occur): the seed's, results beside `<Response>`
 and the Get Markers page's, results inside it with `<ErrorMessage description="Error">`
 (kanasoftware.jira.com/wiki/pages/diffpages.action?pageId=4387800553). Besides those this
 reads through extra elements and attributes, any whitespace, a byte-order mark, XML
-namespaces and a missing `type`; RequestToken's token comes as a `<Token>` element or as
-a `token` attribute of `<Response>` (Verint Financial Compliance builds). A body that is
+namespaces and a missing `type`; results come as elements or as attributes of
+`<Response>` (`token`, as Verint Financial Compliance builds send it; `callID`, `url`),
+the document may be `<VerbaData>`, and the negative error codes of a third-party client's
+table (-43 token expired, -50 call not found) are understood. A body that is
 not a `<VerbaApi>` document is None: the adapter says VENDOR_UNAVAILABLE for that call
 alone.
 """
@@ -48,6 +50,21 @@ class VerbaApiReply(TypedDict):
     ErrorMessage: str | None  # inside <Response> on code 2
 
 
+# Result attributes of <Response>, as VFC builds send the token (a public VFC client's
+# sample, GitHub "vfc-recording-retriever" SKILL.md) and as a third-party client (GitHub
+# "verba_client" package) reads callID and url.
+RESULT_ATTRIBUTES = {"token": "Token", "callid": "CallID", "url": "CallURL", "callurl": "CallURL"}
+# The document element: the pages' <VerbaApi>; the third-party client's <VerbaData>.
+ROOTS = ("VerbaApi", "VerbaData")
+# Codes: 0 and 2 on Verba's pages [doc]; the negative ones from the third-party client's
+# table ("Error code reference (from API docs)").
+TOKEN_EXPIRED_CODE = "-43"
+CALL_NOT_FOUND_CODE = "-50"
+KNOWN_CODES = frozenset(
+    {"0", "2", "-1", "-10", "-20", "-30", "-40", "-41", "-42", "-43", "-50", "-60", "-70"}
+)
+
+
 def parse_reply(body: bytes) -> VerbaApiReply | None:
     """The XML answer as a `VerbaApiReply`, or None when the body is not one."""
     document = body.lstrip(b"\xef\xbb\xbf \t\r\n")
@@ -58,7 +75,7 @@ def parse_reply(body: bytes) -> VerbaApiReply | None:
         root = ET.fromstring(document)
     except ET.ParseError:
         return None
-    if _local(root.tag) != "VerbaApi":
+    if _local(root.tag) not in ROOTS:
         return None
     response = next((e for e in root.iter() if _local(e.tag) == "Response"), None)
     if response is None:
@@ -71,13 +88,6 @@ def parse_reply(body: bytes) -> VerbaApiReply | None:
         "CallURL": None,
         "ErrorMessage": None,
     }
-    token_attribute: str | None = None
-    for name, value in response.attrib.items():
-        local = _local(name)
-        if local in ("code", "type"):
-            reply[local] = value.strip()  # type: ignore[literal-required]
-        elif local.lower() == "token":
-            token_attribute = value.strip() or None
     for element in root.iter():
         local = _local(element.tag)
         text = "".join(element.itertext()).strip() or None
@@ -85,11 +95,14 @@ def parse_reply(body: bytes) -> VerbaApiReply | None:
             reply["ErrorMessage"] = text
         elif local in RESULT_ELEMENTS and reply[RESULT_ELEMENTS[local]] is None:  # type: ignore[literal-required]
             reply[RESULT_ELEMENTS[local]] = text  # type: ignore[literal-required]
-    if reply["Token"] is None:
-        # VFC builds: <Response code="0" type="RequestToken" token="…"/> (a public VFC
-        # client's sample, GitHub "vfc-recording-retriever" SKILL.md).
-        reply["Token"] = token_attribute
-    if reply["code"] not in ("0", "2"):
+    for name, value in response.attrib.items():
+        local = _local(name)
+        if local in ("code", "type"):
+            reply[local] = value.strip()  # type: ignore[literal-required]
+        # An element wins over an attribute of the same meaning.
+        elif (key := RESULT_ATTRIBUTES.get(local.lower())) and reply[key] is None:  # type: ignore[literal-required]
+            reply[key] = value.strip() or None  # type: ignore[literal-required]
+    if reply["code"] not in KNOWN_CODES:
         read.odd("Response.code", reply["code"], 'code "0" or "2"')
     return reply
 
@@ -106,7 +119,8 @@ def _local(name: str) -> str:
     return name.rpartition("}")[2]
 
 
-# What Verba's code-2 messages say, by their documented or likely wording.
+# What Verba's error messages say, by their documented or likely wording (the numbered
+# codes, where a build sends them, say it first).
 # "This token is expired or never got authenticated." (ReleaseToken (v2) page).
 _TOKEN_REFUSED = re.compile(
     r"token\b.*\b(expired|never got authenticated|invalid|unknown|not valid)"
@@ -119,17 +133,22 @@ _MORE_THAN_ONE = re.compile(r"more than (one|1)|multiple", re.IGNORECASE)
 _MISSING_ROLES = re.compile(r"\brole|permission|not authori[sz]ed|unauthori[sz]ed", re.IGNORECASE)
 
 
-def token_refused(message: str | None) -> bool:
-    return bool(message) and _TOKEN_REFUSED.search(message or "") is not None
+def token_refused(reply: VerbaApiReply) -> bool:
+    if reply["code"] == TOKEN_EXPIRED_CODE:
+        return True
+    message = reply["ErrorMessage"]
+    return message is not None and _TOKEN_REFUSED.search(message) is not None
 
 
-def not_found(message: str | None) -> bool:
-    return _NOT_FOUND.search(message or "") is not None
+def not_found(reply: VerbaApiReply) -> bool:
+    if reply["code"] == CALL_NOT_FOUND_CODE:
+        return True
+    return _NOT_FOUND.search(reply["ErrorMessage"] or "") is not None
 
 
-def more_than_one(message: str | None) -> bool:
-    return _MORE_THAN_ONE.search(message or "") is not None
+def more_than_one(reply: VerbaApiReply) -> bool:
+    return _MORE_THAN_ONE.search(reply["ErrorMessage"] or "") is not None
 
 
-def missing_roles(message: str | None) -> bool:
-    return _MISSING_ROLES.search(message or "") is not None
+def missing_roles(reply: VerbaApiReply) -> bool:
+    return _MISSING_ROLES.search(reply["ErrorMessage"] or "") is not None
