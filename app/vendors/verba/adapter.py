@@ -62,6 +62,9 @@ class VerbaAdapter(AdapterBase):
         credentials = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         self._login = {"Authorization": f"Basic {credentials}"}
         self._secrets = (api_key, username, password, credentials)
+        # What a recording URL must not carry; the user name is no secret (and may well be
+        # part of a host name).
+        self._url_secrets = (api_key, password, credentials)
         self._tokens = TokenCache(self._request_token, clock=clock)
         self._issued = ""  # the last token Verba issued, kept out of what we answer
 
@@ -69,6 +72,8 @@ class VerbaAdapter(AdapterBase):
         """GetCallURL by CallID, one request per id, concurrently: the recording with its
         URL, or `CallNotFound`. One token for the batch: if Verba issues none, the batch
         fails as a whole; any other failure is the one call's."""
+        if not native_ids:
+            return []
         await self._tokens.get()
         return await concurrently(self._fetch_one(native) for native in native_ids)
 
@@ -99,7 +104,7 @@ class VerbaAdapter(AdapterBase):
         if not url.lower().startswith(("http://", "https://")):
             read.odd("CallURL", url, "an http(s) URL")
             return None
-        if any(secret and secret in url for secret in (*self._secrets, self._issued)):
+        if any(secret and secret in url for secret in (*self._url_secrets, self._issued)):
             read.odd("CallURL", url, "a URL without credentials")
             return None
         return url
