@@ -15,6 +15,10 @@ Sources (Verba's own pages; "[guess]" marks what no page shows):
   ("This token is expired or never got authenticated.").
 - Get Markers: kanasoftware.jira.com/wiki/pages/diffpages.action?pageId=4387800553
   (result elements inside <Response>, an ErrorMessage with a `description` attribute).
+- Not Verba's own, marked where used: a public VFC (Verint Financial Compliance) client's
+  RequestToken sample (GitHub, a "vfc-recording-retriever" SKILL.md: the token as an
+  attribute of <Response>, a JSESSIONID session), and a third-party Python client (GitHub
+  "verba_client": <VerbaData>, negative error codes, results as attributes).
 """
 
 from __future__ import annotations
