@@ -191,8 +191,9 @@ class HuaweiCall(CallSnapshot):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VerbaCall(CallSnapshot):
-    """A Verba recording found by GetCallID (seed 002). Verba knows no call state; the
-    state reflects the status the record was found under (ongoing, next, last)."""
+    """A Verba recording, found by GetCallID (seed 002) or read by its CallID with
+    GetCallURL. Verba knows no call state; the state reflects the status the record was
+    found under (ongoing, next, last). `url`: GetCallURL's link to the recording."""
 
     vendor: ClassVar[Vendor] = Vendor.VERBA
 
@@ -200,6 +201,7 @@ class VerbaCall(CallSnapshot):
     extension: str | None = None
     platform_call_id: str | None = None
     native_call_id: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

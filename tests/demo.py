@@ -16,6 +16,7 @@ DEMO_IDS: dict[Vendor, str] = {
 UNKNOWN_IDS: dict[Vendor, str] = {
     Vendor.ORACLE: "oracle:NoSuchSession000000000000",
     Vendor.HUAWEI: "huawei:999999999999999999",
+    Vendor.VERBA: "verba:00000000-0000-4000-8000-000000000000",
     Vendor.VOIPNOW: "voipnow:12/0003*210/ffffffffffffffffffff",
     Vendor.GENESYS: "genesys:00000000000000000000000000000000",
 }

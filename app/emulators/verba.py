@@ -1,26 +1,73 @@
-"""Emulator of the Verba Recording System HTTP business API (VENDORS.md §3, seed 002): token
-login and GetCallID recording lookups at `/verba/api`, answered as XML, HTML or TEXT."""
+"""Emulator of the Verba Recording System HTTP business API (VENDORS.md §3 and §6, seed
+002): RequestToken, GetCallID and GetCallURL at `/verba/api`, answered as XML (the
+default), HTML or TEXT, in each documented variant.
+
+Sources (Verba's own pages; "[guess]" marks what no page shows):
+- API authentication: verbalabs.atlassian.net/wiki/spaces/docs/pages/6816935 and
+  kanasoftware.jira.com/wiki/pages/diffpagesbyversion.action?pageId=4387800473 (Basic
+  header or `userName`/`password`; System Administrator and System Supervisor roles;
+  token lifetime 1 hour; API keys with or without "Requires Authentication").
+- Get Call ID: seed 002, kanasoftware.jira.com/wiki/spaces/docs/pages/4387800506.
+- Get Call URL: kanasoftware.jira.com/wiki/spaces/v93/pages/4388496599/Get+Call+URL.
+- Call detail URL (what GetCallURL points at): verbalabs.atlassian.net/wiki/spaces/docs/
+  pages/6817040/Call+detail+URL.
+- ReleaseToken (v2), SOAP API: verbalabs.atlassian.net/wiki/spaces/docs/pages/6818823
+  ("This token is expired or never got authenticated.").
+- Get Markers: kanasoftware.jira.com/wiki/pages/diffpages.action?pageId=4387800553
+  (result elements inside <Response>, an ErrorMessage with a `description` attribute).
+- Not Verba's own, marked where used: a public VFC (Verint Financial Compliance) client's
+  RequestToken sample (GitHub, a "vfc-recording-retriever" SKILL.md: the token as an
+  attribute of <Response>, a JSESSIONID session), and a third-party Python client (GitHub
+  "verba_client": <VerbaData>, negative error codes, results as attributes).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
-import enum
 import html
 import random
 import re
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from xml.sax.saxutils import escape, quoteattr
+from typing import ClassVar
 
 from aiohttp import hdrs, web
 
 from app.emulators.base import DEMO_CREDENTIALS, VendorEmulator
 from app.emulators.control import EmulatorControl
+from app.emulators.verba_store import (
+    AmbiguousRecording,
+    Recording,
+    RecordingStatus,
+    RecordingStore,
+    parse_statuses,
+)
+from app.emulators.verba_wire import (
+    BAD_API_KEY,
+    BAD_LOGIN,
+    MISSING_ROLES,
+    MORE_THAN_ONE,
+    NOT_FOUND,
+    TOKEN_EXPIRED,
+    URL_MORE_THAN_ONE,
+    URL_NOT_FOUND,
+    Reply,
+    render,
+)
+
+__all__ = [
+    "DEMO_CALL_ID",
+    "GENESYS_DEMO_RECORDING_ID",
+    "VOIPNOW_DEMO_RECORDING_ID",
+    "Recording",
+    "RecordingStatus",
+    "VerbaEmulator",
+]
 
 # Demo recordings: the seed's example, and the recordings of the Genesys and VoipNow demo
 # calls, so that the gateway can link those calls to their recordings.
@@ -33,184 +80,65 @@ GENESYS_DEMO_EXTENSION = "15001"
 VOIPNOW_DEMO_RECORDING_ID = "b8d2f7a1-6e3c-4a95-8c0d-1f2e3a4b5c6d"
 VOIPNOW_DEMO_EXTENSION = "0003*210"
 
-TOKEN_LIFETIME = 3600.0  # [doc] a token is valid for one hour
-NEXT_WINDOW = 60.0  # [doc] "next" is the next call within the upcoming minute
-MAX_FINISHED = 1000  # finished recordings kept for "last", so a long simulation stays bounded
-
-NOT_FOUND = "Unable to retrieve the call identifier, because the call cannot be found."
-MORE_THAN_ONE = "Unable to retrieve the call identifier, because more than one record was found."
+TOKEN_LIFETIME = 3600.0  # [doc] "The security tokens' lifetime is 1 hour."
+# [doc] "The provided user has to have System Administrator and System Supervisor roles."
+REQUIRED_ROLES = frozenset({"System Administrator", "System Supervisor"})
 
 SEARCH_PARAMETERS = ("extension", "status", "platformCallID", "nativeID", "type")
 _EXTENSION = re.compile(r"[0-9A-Za-z*#+@._-]{1,64}")
-
-
-class RecordingStatus(enum.StrEnum):
-    """A recording's status as GetCallID's `status` parameter names it."""
-
-    NEXT = "next"  # scheduled, starting at `scheduled_at`
-    ONGOING = "ongoing"
-    LAST = "last"  # finished at `ended_at`
-
-
-@dataclass
-class Recording:
-    call_id: str  # Verba's CallID (uuid)
-    caller: str
-    called: str
-    status: RecordingStatus
-    platform_call_id: str | None = None
-    native_id: str | None = None
-    scheduled_at: float | None = None
-    started_at: float | None = None
-    ended_at: float | None = None
-
-    def has_party(self, extension: str) -> bool:
-        return extension in (self.caller, self.called)
-
-
-class AmbiguousRecording(LookupError):
-    """More than one record matches a GetCallID search."""
+_CALL_ID = re.compile(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 @dataclass(frozen=True, slots=True)
-class Reply:
-    """One API answer before rendering: code 0 with result elements, or code 2 with a message."""
-
-    action: str
-    elements: tuple[tuple[str, str], ...] = ()
-    error: str | None = None
-    http_status: int = 200
-
-    @property
-    def code(self) -> int:
-        return 0 if self.error is None else 2
+class ApiUser:
+    password: str
+    roles: frozenset[str] = REQUIRED_ROLES
 
 
-class VerbaEmulator(VendorEmulator):
-    """Verba's HTTP API over an in-memory store of recordings.
+class VerbaEmulator(VendorEmulator, RecordingStore):
+    """Verba's HTTP API over an in-memory store of recordings (`RecordingStore`).
 
-    Store API: `add_recording`, `set_status`, `end_recording`, `get_recording`,
-    `find_recording` (GetCallID's search). `clock` (epoch seconds) drives token expiry and
-    the "next" window; `token_lifetime`, `tokens`, `action_counts` and `lookups` let tests
-    steer and observe the protocol.
+    `clock` (epoch seconds) drives token expiry and the "next" window; `token_lifetime`,
+    `tokens`, `users` (`add_user`), `action_counts` and `lookups` let tests steer and
+    observe the protocol.
     """
 
     vendor = "verba"
+    VARIANTS: ClassVar[Mapping[str, str]] = {
+        # The HTTP API pages show every error in band (code 2, HTTP 200); the only wording
+        # Verba documents for a dead token is the SOAP ReleaseToken page's.
+        "in-band": "every error, an expired or unknown token too, answered HTTP 200 with "
+        'code="2" and an ErrorMessage (Get Call ID page; ReleaseToken (v2) wording)',
+        "http-401": "a refused token, API key or login answered HTTP 401 (a user lacking "
+        "the roles 403) with the same code-2 body [guess: no page shows it]",
+        "nested-results": "result elements inside <Response>, and ErrorMessage with a "
+        "description attribute, as the Get Markers page shows them",
+        "api-key-only": "an API key without 'Requires Authentication': requests need no "
+        "token (API authentication page, 'Simple, API key only based authentication')",
+        "numbered-codes": "<VerbaData> documents with negative codes (-43 TOKEN_EXPIRED, "
+        "-50 CALL_NOT_FOUND, -40 INVALID_CREDENTIALS, -41 INVALID_API_KEY, -30 "
+        "INVALID_ACTION, -20 INVALID_PARAMETERS) and results as <Response> attributes "
+        "(token, callID, url), as a third-party client reads them [third-party: GitHub "
+        "verba_client, 'Error code reference (from API docs)']",
+        "vfc": "Verint Financial Compliance builds: RequestToken's token as a `token` "
+        "attribute of <Response>, beside SessionId, SessionParameterName, SessionCookieName "
+        "and Remote elements, and a JSESSIONID cookie (a public VFC client's sample)",
+    }
 
     def __init__(self, control: EmulatorControl, *, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(control)
-        self.clock = clock
+        VendorEmulator.__init__(self, control)
+        RecordingStore.__init__(self, clock=clock)
         self.token_lifetime = TOKEN_LIFETIME
-        self.recordings: dict[str, Recording] = {}
+        demo = DEMO_CREDENTIALS["verba"]
+        self.api_key = demo["api_key"]
+        self.users: dict[str, ApiUser] = {demo["username"]: ApiUser(demo["password"])}
         self.tokens: dict[str, float] = {}  # token -> expiry on `clock`
         self.action_counts: Counter[str] = Counter()
         self.lookups: list[dict[str, str]] = []  # GetCallID search parameters, in order
         control.register_token_expirer(self.vendor, self.expire_tokens)
 
-    # -- store ------------------------------------------------------------------------------
-
-    def add_recording(
-        self,
-        *,
-        caller: str,
-        called: str,
-        status: RecordingStatus = RecordingStatus.ONGOING,
-        call_id: str | None = None,
-        platform_call_id: str | None = None,
-        native_id: str | None = None,
-        starts_in: float = 30.0,
-    ) -> Recording:
-        """Add a recording; a `next` one is scheduled `starts_in` seconds from now."""
-        recording = Recording(
-            call_id=call_id or str(uuid.uuid4()),
-            caller=caller,
-            called=called,
-            status=status,
-            platform_call_id=platform_call_id,
-            native_id=native_id,
-        )
-        self.recordings[recording.call_id] = recording
-        return self.set_status(recording.call_id, status, starts_in=starts_in)
-
-    def set_status(
-        self, call_id: str, status: RecordingStatus, *, starts_in: float = 30.0
-    ) -> Recording:
-        """Move a recording to `status`, stamping the matching time from `clock`."""
-        recording = self.recordings[call_id]
-        now = self.clock()
-        recording.status = status
-        if status is RecordingStatus.NEXT:
-            recording.scheduled_at = now + starts_in
-            recording.started_at = recording.ended_at = None
-        elif status is RecordingStatus.ONGOING:
-            recording.started_at = now
-            recording.ended_at = None
-        else:
-            if recording.started_at is None:
-                recording.started_at = now
-            recording.ended_at = now
-            self._forget_oldest_finished()
-        return recording
-
-    def end_recording(self, call_id: str) -> Recording:
-        return self.set_status(call_id, RecordingStatus.LAST)
-
-    def get_recording(self, call_id: str) -> Recording | None:
-        return self.recordings.get(call_id)
-
-    def find_recording(
-        self,
-        *,
-        extension: str | None = None,
-        statuses: Sequence[RecordingStatus] = (),
-        platform_call_id: str | None = None,
-        native_id: str | None = None,
-    ) -> Recording | None:
-        """GetCallID's search: statuses tried in order, None when nothing matches.
-
-        Raises `AmbiguousRecording` when more than one record matches.
-        """
-        candidates = [
-            r
-            for r in self.recordings.values()
-            if (extension is None or r.has_party(extension))
-            and (platform_call_id is None or r.platform_call_id == platform_call_id)
-            and (native_id is None or r.native_id == native_id)
-        ]
-        if not statuses:
-            return _single(candidates)
-        for status in statuses:
-            found = self._find_by_status(candidates, status)
-            if found is not None:
-                return found
-        return None
-
-    def _find_by_status(
-        self, candidates: list[Recording], status: RecordingStatus
-    ) -> Recording | None:
-        if status is RecordingStatus.ONGOING:
-            return _single([r for r in candidates if r.status is status])
-        if status is RecordingStatus.NEXT:
-            horizon = self.clock() + NEXT_WINDOW
-            return _first(
-                [
-                    (r.scheduled_at, r)
-                    for r in candidates
-                    if r.status is status and r.scheduled_at is not None
-                    if r.scheduled_at <= horizon
-                ],
-                latest=False,
-            )
-        return _first(
-            [(r.ended_at, r) for r in candidates if r.status is status and r.ended_at is not None],
-            latest=True,
-        )
-
-    def _forget_oldest_finished(self) -> None:
-        finished = [r for r in self.recordings.values() if r.status is RecordingStatus.LAST]
-        finished.sort(key=lambda r: r.ended_at or 0.0)
-        for recording in finished[: max(0, len(finished) - MAX_FINISHED)]:
-            del self.recordings[recording.call_id]
+    def add_user(self, name: str, password: str, roles: frozenset[str] = REQUIRED_ROLES) -> None:
+        self.users[name] = ApiUser(password, roles)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -252,8 +180,10 @@ class VerbaEmulator(VendorEmulator):
     # -- HTTP -------------------------------------------------------------------------------
 
     def add_routes(self, app: web.Application) -> None:
+        # [doc] "The function is available as a HTTP GET or HTTP POST request."
         app.router.add_get("/verba/api", self._api, allow_head=False)
         app.router.add_post("/verba/api", self._api)
+        app.router.add_get("/verba/gwtCallDetail.do", self._call_detail, allow_head=False)
 
     async def _api(self, request: web.Request) -> web.Response:
         params = dict(request.query)
@@ -266,58 +196,82 @@ class VerbaEmulator(VendorEmulator):
         if action == "RequestToken":
             reply = self._request_token(request, params)
         else:
-            reply = self._authenticate(action, params) or self._dispatch(action, params)
-        return _render(reply, params.get("responseType", "XML"))
+            reply = self._authenticate(action, params) or self._dispatch(request, action, params)
+        # [doc] "If the parameter is missing, it defaults to XML."
+        return render(reply, params.get("responseType", "XML"), self.variant)
+
+    def _refusal(self, action: str, message: str, http_status: int = 401) -> Reply:
+        """An authentication refusal: in band, except in the "http-401" variant."""
+        status = http_status if self.variant == "http-401" else 200
+        return Reply(action, error=message, http_status=status)
 
     def _request_token(self, request: web.Request, params: Mapping[str, str]) -> Reply:
-        expected = DEMO_CREDENTIALS["verba"]
+        if params.get("apiKey") != self.api_key:
+            return self._refusal("RequestToken", BAD_API_KEY)
+        # [doc] the login in a Basic Authorization header, or as `userName` and `password`.
         login = _basic_login(request.headers.get(hdrs.AUTHORIZATION, ""))
-        if params.get("apiKey") != expected["api_key"] or login != (
-            expected["username"],
-            expected["password"],
-        ):
-            return Reply("RequestToken", error="Authentication failed.", http_status=401)
+        if login is None and "userName" in params:
+            login = (params["userName"], params.get("password", ""))
+        user = self.users.get(login[0]) if login is not None else None
+        if login is None or user is None or user.password != login[1]:
+            return self._refusal("RequestToken", BAD_LOGIN)
+        if not REQUIRED_ROLES.issubset(user.roles):
+            return self._refusal("RequestToken", MISSING_ROLES, http_status=403)
         now = self.clock()
         self.tokens = {t: expiry for t, expiry in self.tokens.items() if expiry > now}
         token = str(uuid.uuid4())
         self.tokens[token] = now + self.token_lifetime
+        if self.variant == "vfc":
+            # The sample a public VFC client (GitHub, a "vfc-recording-retriever" SKILL.md)
+            # reads its token from: <Response code="0" type="RequestToken" token="…"/>.
+            session = uuid.uuid4().hex.upper()
+            return Reply(
+                "RequestToken",
+                attributes=(("token", token),),
+                elements=(
+                    ("SessionId", session),
+                    ("SessionParameterName", "jsessionid"),
+                    ("SessionCookieName", "JSESSIONID"),
+                    ("Remote", "false"),
+                ),
+                cookies=(("JSESSIONID", session),),
+            )
         return Reply("RequestToken", elements=(("Token", token),))
 
     def _authenticate(self, action: str, params: Mapping[str, str]) -> Reply | None:
-        # The docs do not say how a bad key or token is answered: we chose HTTP 401 with
-        # the usual code 2 error body, typed with the action that was refused.
-        if params.get("apiKey") != DEMO_CREDENTIALS["verba"]["api_key"]:
-            return Reply(action, error="Invalid API key.", http_status=401)
+        if params.get("apiKey") != self.api_key:
+            return self._refusal(action, BAD_API_KEY)
+        if self.variant == "api-key-only":
+            return None  # [doc] "only the API key has to be provided in each API request"
         expiry = self.tokens.get(params.get("token", ""))
         if expiry is None or self.clock() >= expiry:
-            return Reply(action, error="Invalid or expired token.", http_status=401)
+            return self._refusal(action, TOKEN_EXPIRED)
         return None
 
-    def _dispatch(self, action: str, params: Mapping[str, str]) -> Reply:
+    def _dispatch(self, request: web.Request, action: str, params: Mapping[str, str]) -> Reply:
         if action == "GetCallID":
             self.lookups.append({n: params[n] for n in SEARCH_PARAMETERS if n in params})
             return self._get_call_id(params)
-        return Reply(action, error="Unknown action.")
+        if action == "GetCallURL":
+            return self._get_call_url(request, params)
+        return Reply(action, error="Unknown action.")  # [guess]
 
     def _get_call_id(self, params: Mapping[str, str]) -> Reply:
         action = "GetCallID"
-        try:
-            # [doc] comma-separated, as in "ongoing, next": tolerate the blanks.
-            statuses = [RecordingStatus(s.strip()) for s in params.get("status", "").split(",")]
-        except ValueError:
-            if params.get("status", "").strip():
-                return Reply(action, error="Invalid value for parameter status.")
-            statuses = []
+        statuses = parse_statuses(params.get("status", ""))
+        if statuses is None:
+            return Reply(action, error="Invalid value for parameter status.")  # [guess]
         kind = params.get("type")
         if kind is not None and kind != "manualRecord":
-            return Reply(action, error="Invalid value for parameter type.")
+            return Reply(action, error="Invalid value for parameter type.")  # [guess]
         if kind == "manualRecord" and not statuses:
-            statuses = [RecordingStatus.ONGOING]  # [doc] the flag searches ongoing calls
+            # [doc] an earlier revision: "Flag to search ongoing calls".
+            statuses = (RecordingStatus.ONGOING,)
         extension = params.get("extension")
         if extension is None and "platformCallID" not in params and "nativeID" not in params:
             return Reply(action, error="Missing parameter: extension, platformCallID or nativeID.")
         if extension is not None and _EXTENSION.fullmatch(extension) is None:
-            return Reply(action, error="Invalid value for parameter extension.")
+            return Reply(action, error="Invalid value for parameter extension.")  # [guess]
         try:
             recording = self.find_recording(
                 extension=extension,
@@ -331,6 +285,54 @@ class VerbaEmulator(VendorEmulator):
             return Reply(action, error=NOT_FOUND)
         return Reply(action, elements=(("CallID", recording.call_id),))
 
+    def _get_call_url(self, request: web.Request, params: Mapping[str, str]) -> Reply:
+        action = "GetCallURL"
+        call_id, extension = params.get("callID"), params.get("extension")
+        recording: Recording | None
+        if call_id is not None:
+            # [doc] "callID ... Defines the internal ID of the call."
+            if _CALL_ID.fullmatch(call_id) is None:
+                return Reply(action, error="Invalid value for parameter callID.")  # [guess]
+            recording = self.get_recording(call_id.lower())
+        elif extension is not None:
+            # [doc] status is "Mandatory if the number parameter is specified".
+            statuses = parse_statuses(params.get("status", ""))
+            if not statuses:
+                return Reply(action, error="Invalid value for parameter status.")  # [guess]
+            if _EXTENSION.fullmatch(extension) is None:
+                return Reply(action, error="Invalid value for parameter extension.")
+            try:
+                recording = self.find_recording(extension=extension, statuses=statuses)
+            except AmbiguousRecording:
+                return Reply(action, error=URL_MORE_THAN_ONE)
+        else:
+            # [doc] "Either the callID or either the number parameter is mandatory".
+            return Reply(action, error="Missing parameter: callID or extension.")
+        if recording is None:
+            return Reply(action, error=URL_NOT_FOUND)
+        # [doc] "the full HTTP URL pointing to the given call": the web application's call
+        # detail page (Call detail URL page). [guess] the element's name, CallURL.
+        return Reply(action, elements=(("CallURL", _call_detail_url(request, recording)),))
+
+    async def _call_detail(self, request: web.Request) -> web.Response:
+        """The web application's call detail page, so that a GetCallURL link opens."""
+        recording = self.get_recording(request.query.get("ccdrId", "").lower())
+        if recording is None:
+            raise web.HTTPNotFound(text="No such call.")
+        title = html.escape(f"Call {recording.call_id}")
+        parties = html.escape(f"{recording.caller} -> {recording.called}: {recording.status}")
+        page = f"<!DOCTYPE html>\n<html><head><title>{title}</title></head><body>\n"
+        page += f"<h1>{title}</h1>\n<p>{parties}</p>\n</body></html>\n"
+        return web.Response(text=page, content_type="text/html")
+
+
+def _call_detail_url(request: web.Request, recording: Recording) -> str:
+    """`http://<host>/verba/gwtCallDetail.do?ccdrId=<CallID>` (Call detail URL page), under
+    wherever this API is served (the emulator mounts each vendor under a prefix)."""
+    api = request.url.with_query(None)
+    detail = api.with_path(api.path.removesuffix("/api") + "/gwtCallDetail.do")
+    return str(detail.with_query({"ccdrId": recording.call_id}))
+
 
 def _basic_login(header: str) -> tuple[str, str] | None:
     """User name and password from an HTTP Basic `Authorization` header."""
@@ -342,53 +344,3 @@ def _basic_login(header: str) -> tuple[str, str] | None:
     except (binascii.Error, UnicodeDecodeError):
         return None
     return (user, password) if colon else None
-
-
-def _single(matches: list[Recording]) -> Recording | None:
-    if len(matches) > 1:
-        raise AmbiguousRecording(MORE_THAN_ONE)
-    return matches[0] if matches else None
-
-
-def _first(timed: list[tuple[float, Recording]], *, latest: bool) -> Recording | None:
-    """The soonest (or latest) record; a tie is more than one record."""
-    if not timed:
-        return None
-    best = (max if latest else min)(at for at, _ in timed)
-    return _single([r for at, r in timed if at == best])
-
-
-def _render(reply: Reply, response_type: str) -> web.Response:
-    """The reply as `responseType` asks; anything but HTML or TEXT gets the XML default."""
-    kind = response_type.upper()
-    if kind == "TEXT":
-        lines = [f"{name}: {value}" for name, value in reply.elements]
-        if reply.error is not None:
-            lines = [f"Error (code {reply.code}): {reply.error}"]
-        return web.Response(
-            status=reply.http_status, text="\n".join(lines) + "\n", content_type="text/plain"
-        )
-    if kind == "HTML":
-        items = [
-            f"<p>{html.escape(name)}: {html.escape(value)}</p>" for name, value in reply.elements
-        ]
-        if reply.error is not None:
-            items = [f'<p class="error">Error (code {reply.code}): {html.escape(reply.error)}</p>']
-        title = html.escape(reply.action)
-        page = (
-            f"<!DOCTYPE html>\n<html><head><title>Verba API: {title}</title></head><body>\n"
-            f"<h1>{title}</h1>\n" + "\n".join(items) + "\n</body></html>\n"
-        )
-        return web.Response(status=reply.http_status, text=page, content_type="text/html")
-    # The seed's layout: one element per line, no indentation.
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>', "<VerbaApi>"]
-    response = f"<Response code={quoteattr(str(reply.code))} type={quoteattr(reply.action)}"
-    if reply.error is None:
-        lines.append(response + "/>")
-        lines.extend(f"<{name}>{escape(value)}</{name}>" for name, value in reply.elements)
-    else:
-        lines.extend(
-            [response + ">", f"<ErrorMessage>{escape(reply.error)}</ErrorMessage>", "</Response>"]
-        )
-    lines.append("</VerbaApi>")
-    return web.Response(status=reply.http_status, text="\n".join(lines), content_type="text/xml")

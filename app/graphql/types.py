@@ -126,6 +126,10 @@ class VerbaCall(Call):
     extension: str | None
     platform_call_id: str | None
     native_call_id: str | None = strawberry.field(name="nativeId")
+    url: str | None = strawberry.field(
+        description="The full HTTP URL pointing to the recording (Verba GetCallURL), when "
+        "the recording was read by its CallID."
+    )
 
 
 @strawberry.type(description="One party's view of a VoipNow phone call (`phoneCallView`).")
