@@ -89,7 +89,7 @@ def distinct_calls(emulator_server: EmulatorServer) -> list[str]:
     and two more VoipNow calls, one on the demo call's extension (0003*210) and one on
     another (0003*211) of the same user. Batched by switchboard's rule, fetching them all
     takes: Genesys 1 request (the list holds all four), VoipNow 2 (one per extension),
-    Oracle 1, Huawei 1, Verba none."""
+    Oracle 1, Huawei 1, Verba 1 (GetCallURL by CallID), after its RequestToken."""
     return [
         *DEMO_IDS.values(),
         *add_genesys_calls(emulator_server, 3),

@@ -140,12 +140,13 @@ async def test_router_batches_fifty_call_references_into_one_fetch_per_call(
         for extension, references, states, fetches in (
             # Hive Gateway sends the distinct references only (10), in one `_entities`
             # request; switchboard fetches each call once, batched per vendor. (The demo
-            # Huawei call has ended; a Verba call's state is always UNKNOWN.)
+            # Huawei call has ended; a Verba recording has no call state: UNKNOWN. Verba
+            # counts its RequestToken too: the action is in the query string.)
             (
                 "repeats",
                 distinct_calls * 5,
                 {"CONNECTED", "ENDED", "UNKNOWN"},
-                {"genesys": 1, "voipnow": 2, "oracle": 1, "huawei": 1},
+                {"genesys": 1, "voipnow": 2, "oracle": 1, "huawei": 1, "verba": 2},
             ),
             # 50 representations in one `_entities` request: one Genesys list, one VoipNow
             # list per extension.

@@ -48,5 +48,6 @@ async def test_entities_fifty_representations_fetch_each_call_once(
         "voipnow": 2,  # one list per (user, extension): 0003*210 and 0003*211
         "oracle": 1,
         "huawei": 1,
-        # Verba: none, its API has no lookup by CallID
+        # RequestToken (its action is in the query, so counted), then one GetCallURL
+        "verba": 2,
     }

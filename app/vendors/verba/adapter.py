@@ -65,7 +65,7 @@ class VerbaAdapter(AdapterBase):
         # What a recording URL must not carry; the user name is no secret (and may well be
         # part of a host name).
         self._url_secrets = (api_key, password, credentials)
-        self._tokens = TokenCache(self._request_token, clock=clock)
+        self._tokens = TokenCache(self._request_token, clock=clock, vendor=Vendor.VERBA)
         self._issued = ""  # the last token Verba issued, kept out of what we answer
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
