@@ -26,7 +26,7 @@ OPTION_NAMES: Mapping[Vendor, tuple[str, ...]] = {
     Vendor.ORACLE: (),
     Vendor.HUAWEI: ("token_url",),
     Vendor.VERBA: (),
-    Vendor.VOIPNOW: (),
+    Vendor.VOIPNOW: ("api_path",),
     Vendor.GENESYS: (),
 }
 

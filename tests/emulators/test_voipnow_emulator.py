@@ -627,7 +627,7 @@ async def test_simple_phone_call_takes_every_name_of_the_user(
             SIMPLE_PATH,
             {
                 "extension": "0003*210",
-                "phoneCallView": [{"source": ["0003*210"], "destination": "1"}],
+                "phoneCallView": [{"source": ["0003*210"], "destination": 1}],
             },
             {},
             "pc_destination_invalid",
