@@ -25,7 +25,7 @@ from app.errors import (
     VendorUnauthenticated,
     VendorUnavailable,
 )
-from app.vendors.voipnow import VOIPNOW_VIEW_STATES, VoipNowAdapter, created_native_id
+from app.vendors.voipnow import VoipNowAdapter, created_native_id
 from tests.adapters import fetch_one
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
@@ -122,13 +122,31 @@ async def test_fetch_many_demo_call_has_exact_fields(
     )
 
 
-@pytest.mark.parametrize(("status", "state"), sorted(VOIPNOW_VIEW_STATES.items()))
+# VENDORS.md §4: 0 unknown, 1 off hook, 2 trying, 3 ringing, 4 other side ringing, 5 on call.
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ("0", CallState.UNKNOWN),
+        ("1", CallState.DIALING),
+        ("2", CallState.DIALING),
+        ("3", CallState.RINGING),
+        ("4", CallState.RINGING),
+        ("5", CallState.CONNECTED),
+    ],
+)
+@pytest.mark.parametrize("variant", ["seed", "resource"])
 async def test_view_status_maps_to_call_state(
-    adapter: VoipNowAdapter, store: PhoneCallStore, status: int, state: CallState
+    emulator_server: EmulatorServer,
+    adapter: VoipNowAdapter,
+    store: PhoneCallStore,
+    status: str,
+    state: CallState,
+    variant: str,
 ) -> None:
-    store.set_status(DEMO_CALL_ID, str(status))
+    emulator_server.control.select_variant("voipnow", variant)
+    store.set_status(DEMO_CALL_ID, status)
     call = await fetch_one(adapter, DEMO, VoipNowCall)
-    assert (call.state, call.vendor_state) == (state, str(status))
+    assert (call.state, call.vendor_state) == (state, status)
 
 
 async def test_held_view_maps_to_held_whatever_its_status(

@@ -109,7 +109,9 @@ class VoipNowAdapter(AdapterBase):
             response = await self.session.send("GET", path, params=page_params(0, self._count))
         if response.status in (400, 404):
             code = error_code(response)
-            if response.status == 400 and code not in _NOT_FOUND_CODES:
+            # Only the documented codes say "no such call"; a bare 404 is a path this
+            # deployment does not serve (a wrong base URL or api_path), not a missing call.
+            if code not in _NOT_FOUND_CODES:
                 raise unexpected(response)
             return {
                 pc_id: self._not_found(f"{user_id}/{extension}/{pc_id}", code)
@@ -198,7 +200,7 @@ class VoipNowAdapter(AdapterBase):
                 f"{what} was refused ({code}).",
                 vendor=self.vendor.value,
             )
-        if response.status == 404 or code in _NOT_FOUND_CODES:
+        if code in _NOT_FOUND_CODES:
             # [doc] pc_phonecall_invalid: the phoneCallId references no existing call.
             raise self._not_found(native_id, code)
         if response.status == 400:

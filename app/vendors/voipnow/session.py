@@ -99,8 +99,9 @@ class VoipNowSession:
             # Asking for a token changes nothing, so it may be sent again after a drop.
             idempotent=True,
         )
-        if 400 <= response.status < 500:
-            # [doc] a bad client is >= 400 {"error": "invalid_client"}.
+        if 400 <= response.status < 500 and error_code(response) is not None:
+            # [doc] a bad client is >= 400 {"error": "invalid_client"}. A 4xx without an
+            # OAuth error (a 404 page) is a wrong token URL, not refused credentials.
             raise VendorUnauthenticated(
                 f"{self.vendor.value} refused the client credentials "
                 f"(HTTP {response.status}, {error_code(response)}).",
