@@ -5,8 +5,6 @@ variant of `voipnow_variants`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import random
 import secrets
 import time
@@ -19,6 +17,7 @@ from aiohttp.typedefs import Handler
 from app.emulators.base import DEMO_CREDENTIALS, VendorEmulator
 from app.emulators.control import EmulatorControl
 from app.emulators.voipnow_listing import error, int_param, select
+from app.emulators.voipnow_simulation import simulate_call
 from app.emulators.voipnow_store import (
     DEMO_CALL_ID,
     ME_USER_ID,
@@ -35,7 +34,6 @@ ACTIONS = ("OnHold", "OffHold", "Hangup")
 # [doc] Create Simple / List PhoneCalls: "@me" and "@viewer" are the authenticated user;
 # emulator choice: "@owner" too (the user owning the extension is the App's user here).
 _ME_ALIASES = ("@me", "@viewer", "@owner")
-_CALLER_NAMES = ("John Doe", "Jane Roe", "Ana Pop", "Ion Ionescu", "Maria Popescu")
 # Every root a variant may serve from: the routes exist for all, `_guard` keeps the others.
 _PREFIXES = ("", "/unifiedapi")
 _API_PATHS = ("/uapi", "/unifiedapi")
@@ -175,56 +173,7 @@ class VoipNowEmulator(VendorEmulator):
         )
 
     async def simulate_call(self, rng: random.Random, pace: float) -> None:
-        """A call on one of user 12's extensions: trying, ringing, on call (sometimes held
-        and taken back), hung up; or unanswered and hung up while ringing."""
-        store = self.store
-        extension = rng.choice(store.directory[ME_USER_ID])
-        outgoing = rng.random() < 0.5
-        if rng.random() < 0.5:
-            flow = "2"
-            peer = rng.choice([e for es in store.directory.values() for e in es if e != extension])
-        else:
-            flow = "4" if outgoing else "8"
-            peer = str(rng.randrange(2_000_000, 9_999_999))
-        source, destination = ([extension], [peer]) if outgoing else ([peer], [extension])
-        views = [PhoneCallView("00", extension, source, destination, flow=flow, status="2")]
-        if flow == "2":
-            peer_status = "3" if outgoing else "4"  # the peer's phone rings, or hears ringing
-            views.append(
-                PhoneCallView("01", peer, source, destination, flow=flow, status=peer_status)
-            )
-        elif not outgoing:
-            views[0].caller_id = f"{rng.choice(_CALLER_NAMES)} <{peer}>"
-        call = store.add_call(
-            PhoneCall(f"{rng.getrandbits(80):020x}", ME_USER_ID, extension, views)
-        )
-
-        async def still_there() -> bool:
-            await asyncio.sleep(pace * rng.uniform(1.0, 4.0))
-            return call.id in store.calls
-
-        if not await still_there():
-            return
-        store.set_status(call.id, "4" if outgoing else "3")
-        if not await still_there():
-            return
-        if rng.random() < 0.8:
-            for view in call.views:
-                store.set_status(call.id, "5", view_id=view.id)
-            if rng.random() < 0.5:
-                holder = rng.choice(call.views).id
-                # The API may have held or taken back the call meanwhile: then skip the step.
-                if not await still_there():
-                    return
-                with contextlib.suppress(ActionInvalid):
-                    store.hold(call.id, holder)
-                if not await still_there():
-                    return
-                with contextlib.suppress(ActionInvalid):
-                    store.retrieve(call.id, holder)
-            if not await still_there():
-                return
-        store.hang_up(call.id)
+        await simulate_call(self.store, rng, pace)
 
     # -- HTTP ------------------------------------------------------------------------------
 

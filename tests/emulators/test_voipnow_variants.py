@@ -375,3 +375,31 @@ async def test_create_simple_takes_plain_string_numbers_as_4psa_samples_send_the
     assert call["phoneCallView"][0]["source"] == ["0003*210"]
     assert call["phoneCallView"][0]["destination"] == ["5353535"]
     assert json.dumps(call["phoneCallView"][0]["status"]) == "2"  # a number in this spelling
+
+
+# Seed 003 (OffHold PhoneCalls), the request payload, verbatim.
+OFF_HOLD_REQUEST = """{ "action": "OffHold", "phoneCallViewId": "01" }"""
+
+
+async def test_off_hold_takes_the_seeds_example_request(
+    emulator_server: EmulatorServer, session: aiohttp.ClientSession, store: PhoneCallStore
+) -> None:
+    base = emulator_server.base_url("voipnow")
+    store.hold(DEMO_CALL_ID, "01")
+    token = await access_token(session, base)
+    status, body = await call_api(
+        session,
+        base,
+        "PUT",
+        "/uapi" + DEMO_CALL,
+        token=token,
+        data=OFF_HOLD_REQUEST,
+        headers={"Content-Type": "application/json"},
+    )
+    assert status == 202
+    assert body == {
+        "id": DEMO_CALL_ID,
+        "extension": "0003*210",
+        "link": {"self": f"{base}/uapi{DEMO_CALL}"},
+    }
+    assert all(view.on_hold is None for view in store.calls[DEMO_CALL_ID].views)
