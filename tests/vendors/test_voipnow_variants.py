@@ -10,10 +10,12 @@ import pytest
 
 from app.adapters import StartCall
 from app.calls import CallState, Capability, Vendor, VoipNowCall, VoipNowCallView
+from app.config import Settings
 from app.emulators.voipnow import VoipNowEmulator
 from app.emulators.voipnow_store import DEMO_CALL_ID, PhoneCallStore
 from app.errors import CallNotFound, VendorUnavailable
 from app.vendors.http import VendorHttp
+from app.vendors.registry import build_adapters
 from app.vendors.voipnow import VoipNowAdapter
 from tests.adapters import fetch_one
 from tests.conftest import EmulatorServer, VendorHttpFactory
@@ -191,3 +193,25 @@ async def test_start_call_reads_the_created_call_from_the_array(
         flow=4,  # outgoing public
         status=2,  # trying
     )
+
+
+async def test_a_tenant_configured_from_the_environment_reaches_the_unifiedapi_path(
+    emulator_server: EmulatorServer,
+) -> None:
+    # SWITCHBOARD_VOIPNOW_API_PATH: the API root for a deployment that serves /unifiedapi.
+    select(emulator_server, "unifiedapi-path")
+    settings = Settings.from_env(
+        {
+            "SWITCHBOARD_VOIPNOW_URL": emulator_server.base_url("voipnow"),
+            "SWITCHBOARD_VOIPNOW_CLIENT_ID": "switchboard-demo",
+            "SWITCHBOARD_VOIPNOW_CLIENT_SECRET": SECRET,
+            "SWITCHBOARD_VOIPNOW_API_PATH": "/unifiedapi",
+        }
+    )
+    adapters = build_adapters(settings)
+    try:
+        call = await fetch_one(adapters[Vendor.VOIPNOW], DEMO, VoipNowCall)
+    finally:
+        await adapters.close()
+    assert call.state is CallState.CONNECTED
+    assert requests_of(emulator_server, "GET", "/voipnow/unifiedapi/phoneCalls/")
