@@ -38,7 +38,7 @@ OPTION_NAMES: Mapping[Vendor, tuple[str, ...]] = {
     Vendor.ORACLE: (),
     Vendor.HUAWEI: ("token_url", "api_version", "soft_phone", "token_lifetime"),
     Vendor.VERBA: (),
-    Vendor.VOIPNOW: (),
+    Vendor.VOIPNOW: ("api_path",),
     Vendor.GENESYS: (),
 }
 

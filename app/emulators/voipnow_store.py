@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 ME_USER_ID = "12"  # "@me": the user the App is registered to
@@ -27,6 +27,14 @@ DEFAULT_DIRECTORY: Mapping[str, tuple[str, ...]] = {
 
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# The two documented spellings of a PhoneCall (see voipnow_variants).
+Shape = Literal["seed", "resource"]
+
+
+def _number(text: str | None) -> int | None:
+    return None if text is None else int(text)
 
 
 def _without_nulls(resource: dict[str, Any]) -> dict[str, Any]:
@@ -49,8 +57,28 @@ class PhoneCallView:
     on_hold: str | None = None  # when held; hold is not a status
     holder: str | None = None  # "1": this side put the call on hold
     recording: str | None = None
+    ringing: str | None = None  # when the source started ringing (PhoneCalls Resource)
 
-    def to_wire(self) -> dict[str, Any]:
+    def to_wire(self, shape: Shape = "seed") -> dict[str, Any]:
+        """The view as the seed spells it (`callerId`, numbers as strings), or as the
+        PhoneCalls Resource page does (`callerID`, numbers as numbers, `ringing`)."""
+        if shape == "resource":
+            return _without_nulls(
+                {
+                    "id": self.id,
+                    "extension": self.extension,
+                    "source": self.source,
+                    "destination": self.destination,
+                    "flow": _number(self.flow),
+                    "status": _number(self.status),
+                    "ringing": self.ringing,
+                    "callerID": self.caller_id,
+                    "answered": self.answered,
+                    "onHold": self.on_hold,
+                    "holder": _number(self.holder),
+                    "recording": self.recording,
+                }
+            )
         return _without_nulls(
             {
                 "id": self.id,
@@ -89,6 +117,7 @@ class PhoneCall:
     owner_name: str | None = "Default Organization"
     published: str = field(default_factory=now_iso)
     answered: str | None = None
+    nonce: str | None = None  # the client's, from Create Simple (PhoneCalls Resource)
     steps: list[Step] = field(default_factory=list)
 
     def view(self, view_id: str) -> PhoneCallView | None:
@@ -101,11 +130,26 @@ class PhoneCall:
         return next(own, self.views[0] if self.views else None)
 
     def link(self, base_url: str) -> dict[str, str]:
+        """`{"self": url}`; `base_url` ends with the API root (e.g. ".../uapi")."""
         path = "/".join(quote(part, safe="*") for part in (self.user_id, self.extension, self.id))
-        return {"self": f"{base_url}/uapi/phoneCalls/{path}"}
+        return {"self": f"{base_url}/phoneCalls/{path}"}
 
-    def to_wire(self, base_url: str) -> dict[str, Any]:
-        # Key order as in the seed's example.
+    def to_wire(self, base_url: str, shape: Shape = "seed") -> dict[str, Any]:
+        # Key order as in the seed's example, or as in the PhoneCalls Resource page's.
+        if shape == "resource":
+            return _without_nulls(
+                {
+                    "id": self.id,
+                    "nonce": self.nonce,
+                    "extension": self.extension,
+                    "ownerId": self.owner_id,
+                    "ownerName": self.owner_name,
+                    "published": self.published,
+                    "answered": self.answered,
+                    "phoneCallView": [view.to_wire(shape) for view in self.views],
+                    "links": self.link(base_url),
+                }
+            )
         return _without_nulls(
             {
                 "id": self.id,
@@ -114,7 +158,7 @@ class PhoneCall:
                 "ownerName": self.owner_name,
                 "answered": self.answered,
                 "published": self.published,
-                "phoneCallView": [view.to_wire() for view in self.views],
+                "phoneCallView": [view.to_wire(shape) for view in self.views],
                 "link": self.link(base_url),
             }
         )
@@ -132,7 +176,8 @@ class PhoneCallStore:
     """The emulator's calls. Tests, the simulator and later features drive calls through it;
     an unknown `phone_call_id` raises KeyError, an action unfit for the state ActionInvalid.
 
-    Knobs for tests: `action_status` (the answer to a PUT action), `ring_delay` and
+    Knobs for tests: `action_status` (the answer to a PUT action; None: as the selected
+    variant answers), `forbidden_users` (users the App may not act for: 403), `ring_delay` and
     `answer_delay` (seconds from start_call until the source rings, and until the call is on
     call), `apply_actions` (False: the API acknowledges
     OnHold, OffHold and hang-ups but never carries them out), `clock` (moves started calls).
@@ -141,8 +186,10 @@ class PhoneCallStore:
     def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.calls: dict[str, PhoneCall] = {}
         self.directory: dict[str, list[str]] = {u: list(e) for u, e in DEFAULT_DIRECTORY.items()}
-        # The answer to a successful PUT action: 202 (the seed), 200 or 204 (other doc versions).
-        self.action_status = 202
+        # The answer to a successful PUT action: 202 (the seed), 200 or 204 (other doc
+        # versions); None leaves it to the selected variant.
+        self.action_status: int | None = None
+        self.forbidden_users: set[str] = set()
         self.ring_delay = 0.1
         self.answer_delay = 0.3
         self.apply_actions = True
@@ -175,6 +222,7 @@ class PhoneCallStore:
         caller_id: str | None = None,
         wait_for_pickup: float = 25,
         call_duration: float | None = None,
+        nonce: str | None = None,
     ) -> PhoneCall:
         """A click-to-call from `extension`: VoipNow first rings the source and, once it is
         picked up, connects the destination. Here the own view is trying ("2"), ringing
@@ -204,7 +252,7 @@ class PhoneCallStore:
                 steps.append(Step(answered_at + call_duration, None))
         else:
             steps.append(Step(now + wait_for_pickup, None))
-        call = PhoneCall(secrets.token_hex(10), user_id, extension, [own, peer])
+        call = PhoneCall(secrets.token_hex(10), user_id, extension, [own, peer], nonce=nonce)
         call.steps = sorted(steps, key=lambda step: step.at)
         return self.add_call(call)
 
@@ -235,6 +283,8 @@ class PhoneCallStore:
         if view is None:
             raise KeyError(view_id)
         view.status = status
+        if status == "3":
+            view.ringing = view.ringing or now_iso()
         if status == "5":
             view.answered = view.answered or now_iso()
             call.answered = call.answered or view.answered

@@ -248,6 +248,14 @@ def add_calls(store: PhoneCallStore, published: list[str]) -> list[str]:
         ({"filterBy": "id", "filterOp": "eq", "filterValue": "call2"}, ["call2"]),
         ({"filterBy": "id", "filterValue": "call1"}, ["call1"]),
         ({"filterBy": "published", "filterOp": "contains", "filterValue": "T09"}, ["call1"]),
+        # The spellings 4PSA's MCP server sends (4psa/mcp-voipnow phone-calls-list.ts).
+        ({"sortOrder": "ascending"}, ["call1", "call2", "call0"]),
+        ({"sortOrder": "descending"}, ["call0", "call2", "call1"]),
+        ({"filterBy": "id", "filterOp": "equals", "filterValue": "call2"}, ["call2"]),
+        (
+            {"filterBy": "published", "filterOp": "startsWith", "filterValue": "2024-05-01T10"},
+            ["call2"],
+        ),
     ],
 )
 async def test_list_applies_filter_sort_and_paging(
@@ -627,7 +635,7 @@ async def test_simple_phone_call_takes_every_name_of_the_user(
             SIMPLE_PATH,
             {
                 "extension": "0003*210",
-                "phoneCallView": [{"source": ["0003*210"], "destination": "1"}],
+                "phoneCallView": [{"source": ["0003*210"], "destination": 1}],
             },
             {},
             "pc_destination_invalid",
