@@ -243,6 +243,8 @@ class CallControl:
         try:
             native_id = await adapter.start_call(request)
         except (VendorTimeout, VendorConnectionLost) as lost:
+            if lost.unsent:
+                raise  # e.g. no token: the start was never sent
             # The vendor may have placed the call: never send it again. Where the vendor
             # lists calls, the call it placed can be found; otherwise say so plainly.
             found = await self._find_placed(request, sent_at - _CLOCK_SLACK)
@@ -315,7 +317,9 @@ class CallControl:
         what = f"{call_id.vendor.value} accepted the request to {_VERBS[operation]} call {call_id}"
         try:
             await self.adapters[call_id.vendor].perform(current, operation)
-        except (VendorTimeout, VendorConnectionLost):
+        except (VendorTimeout, VendorConnectionLost) as lost:
+            if lost.unsent:
+                raise _with_state(lost, current) from None  # e.g. no token: never sent
             # The answer is lost, not the command: it may have been carried out. Never
             # resend it; watch for its effect as if the vendor had said yes.
             what = f"the answer to the request to {_VERBS[operation]} call {call_id} was lost"

@@ -73,12 +73,16 @@ class StoreUnavailable(SwitchboardError):
 
 
 class VendorError(SwitchboardError):
-    """The vendor could not give an answer. Always names the vendor."""
+    """The vendor could not give an answer. Always names the vendor.
+
+    `unsent`: the request that failed was a preliminary one (a token, a session): the
+    command it was for was never sent, so even a timeout here cannot have acted."""
 
     code = "VENDOR_UNAVAILABLE"
 
     def __init__(self, message: str, *, vendor: str, **details: Any) -> None:
         super().__init__(message, vendor=vendor, **details)
+        self.unsent = False
 
 
 class VendorUnavailable(VendorError):

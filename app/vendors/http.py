@@ -337,7 +337,13 @@ class TokenCache:
             return self._token
         async with self._lock:
             if self._token is None or self._clock() >= self._refresh_at:
-                token, lifetime = await self._fetch()
+                try:
+                    token, lifetime = await self._fetch()
+                except VendorError as failed:
+                    # Whatever needed the token was not sent: to a command this is a plain
+                    # refusal, not a lost answer that might have acted.
+                    failed.unsent = True
+                    raise
                 if self._vendor is not None:
                     TOKEN_REFRESHES.labels(self._vendor.value).inc()
                 # Refresh a margin before expiry, but never sooner than half the lifetime.

@@ -137,3 +137,35 @@ async def test_hanging_up_a_call_the_far_end_just_ended_succeeds(gateway: Gatewa
     assert body["data"]["hangupCall"] == {"id": call_id, "state": "ENDED"}
     deletes = [r for r in gateway.control.requests if r.method == "DELETE"]
     assert len(deletes) == 1
+
+
+async def test_a_lost_answer_at_a_vendor_that_lists_calls_finds_the_placed_call(
+    gateway: Gateway,
+) -> None:
+    # VoipNow places the call, the answer is lost; switchboard finds the call it placed
+    # (by its nonce, or by destination and time) instead of answering an error.
+    await gateway.client.execute("{ activeCalls(vendor: VOIPNOW) { id } }")  # a token first
+    gateway.control.set_fault("voipnow", Fault(drop_after=True, methods=("POST",)))
+    body = await gateway.client.execute(
+        START, {"input": {"vendor": "VOIPNOW", "from": "0003*210", "to": "0040213158200"}}
+    )
+    assert "errors" not in body, body
+    started = body["data"]["startCall"]
+    assert started["id"].startswith("voipnow:12/0003*210/")
+    posts = [
+        r
+        for r in gateway.control.requests
+        if r.vendor == "voipnow" and r.method == "POST" and "simple" in r.path
+    ]
+    assert len(posts) == 1
+
+
+async def test_a_start_whose_token_request_is_lost_was_never_sent(gateway: Gateway) -> None:
+    # The token request (a POST too) loses its answer: the start itself was not sent, so
+    # this is the token's own failure, not OUTCOME_UNKNOWN.
+    gateway.control.set_fault("voipnow", Fault(drop_after=True, methods=("POST",)))
+    body = await gateway.client.execute(
+        START, {"input": {"vendor": "VOIPNOW", "from": "0003*210", "to": "0040213158200"}}
+    )
+    assert error_of(body)["code"] == "VENDOR_UNAVAILABLE"
+    assert not [r for r in gateway.control.requests if "simple" in r.path]

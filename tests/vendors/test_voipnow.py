@@ -19,8 +19,8 @@ from app.errors import (
     CallNotFound,
     InvalidState,
     NotSupported,
+    OutcomeUnknown,
     SwitchboardError,
-    VendorConnectionLost,
     VendorTimeout,
     VendorUnauthenticated,
     VendorUnavailable,
@@ -610,7 +610,7 @@ async def test_start_call_answered_with_garbage_is_outcome_unknown(
     # A 2xx whose body names no call: the vendor may have placed one, so this is no failure
     # to report as such (a retry would ring the phones twice).
     emulator_server.control.set_fault("voipnow", Fault(status=200, methods=("POST",)))
-    with pytest.raises(VendorConnectionLost, match="outcome is unknown"):
+    with pytest.raises(OutcomeUnknown, match="outcome is unknown"):
         await adapter.start_call(start())
     assert len(requests_of(emulator_server, "POST", "/simple")) == 1
 

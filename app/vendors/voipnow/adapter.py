@@ -7,7 +7,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -18,7 +21,7 @@ from app.errors import (
     CallNotFound,
     InvalidState,
     NotSupported,
-    VendorConnectionLost,
+    OutcomeUnknown,
     VendorUnavailable,
 )
 from app.vendors.http import VendorHttp, VendorResponse, concurrently
@@ -37,6 +40,11 @@ _DESTINATION = re.compile(r"\+?[0-9*#]{1,32}")
 # The success codes of an action or a hang-up: the seed answers 202; the OnHold / OffHold
 # pages say 200 with the PhoneCall, or 204.
 _ACCEPTED = (200, 202, 204)
+_NONCES_KEPT = 1024
+
+
+def _rings(call: VoipNowCall, destination: str) -> bool:
+    return any(destination in view.destination for view in call.views)
 
 
 def _segment(text: str) -> str:
@@ -75,6 +83,8 @@ class VoipNowAdapter(AdapterBase):
             clock=clock,
         )
         self.page_size = page_size
+        # The nonce of the latest start per (extension, destination): find_placed_call.
+        self._nonces: OrderedDict[tuple[str, str], str] = OrderedDict()
 
     async def close(self) -> None:
         await self.http.close()
@@ -228,9 +238,16 @@ class VoipNowAdapter(AdapterBase):
                 "A VoipNow destination (to) is an extension or a phone number.",
                 vendor=self.vendor.value,
             )
+        # A nonce of ours (PhoneCalls Resource: the client's, echoed in the PhoneCall) lets
+        # a lost answer be told from a refusal: the call it placed carries it.
+        nonce = uuid.uuid4().hex
+        self._nonces[(extension, destination)] = nonce
+        while len(self._nonces) > _NONCES_KEPT:
+            self._nonces.popitem(last=False)
         payload: SimplePhoneCallWire = {
             "extension": extension,
             "phoneCallView": [{"source": [extension], "destination": [destination]}],
+            "nonce": nonce,
         }
         response = await self.session.send("POST", "/phoneCalls/@me/simple", json_body=payload)
         if response.status == 400:
@@ -249,13 +266,39 @@ class VoipNowAdapter(AdapterBase):
             body = None
         native_id = created_native_id(body)
         if native_id is None:
-            # TODO(lead): OutcomeUnknown (OUTCOME_UNKNOWN) once it lands in app/errors.py.
-            raise VendorConnectionLost(
+            found = await self.find_placed_call(request, datetime.fromtimestamp(0, UTC))
+            if found is not None:
+                return found.call_id.native
+            raise OutcomeUnknown(
                 f"{self.vendor.value} accepted the call from {extension} to {destination} "
                 "but did not say which call it placed; the outcome is unknown.",
                 vendor=self.vendor.value,
             )
         return native_id
+
+    async def find_placed_call(self, request: StartCall, since: datetime) -> VoipNowCall | None:
+        """The call a start request whose answer was lost placed: the one carrying our
+        nonce (PhoneCalls Resource shape), else the newest call from `from_` to `to`
+        published since `since` (the seed's shape has no nonce)."""
+        if request.from_ is None:
+            return None
+        nonce = self._nonces.get((request.from_, request.to))
+        path = f"/phoneCalls/@me/{_segment(request.from_)}"
+        found: VoipNowCall | None = None
+        for wire in await list_all(self.session, path, page_size=self._count):
+            ids = ids_from_link(cast(Mapping[str, Any], wire))
+            if ids is None:
+                continue
+            raw = cast(Mapping[str, Any], wire)
+            call = phone_call_from_wire(wire, user_id=ids[0], extension=ids[1])
+            if nonce is not None and raw.get("nonce") == nonce:
+                return call
+            # The seed's shape has no nonce: the newest call to `to` created since then.
+            created = call.published or call.started_at
+            newest = found is None or (found.published or since) <= (created or since)
+            if created is not None and created >= since and _rings(call, request.to) and newest:
+                found = call
+        return found
 
     # -- plumbing --------------------------------------------------------------------------
 

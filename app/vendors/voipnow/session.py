@@ -82,7 +82,7 @@ class VoipNowSession:
         self._client_id = client_id
         self._client_secret = client_secret
         self._redirect_uri = redirect_uri
-        self._tokens = TokenCache(self._fetch_token, clock=clock)
+        self._tokens = TokenCache(self._fetch_token, clock=clock, vendor=http.vendor)
         self._issued = 0  # tokens fetched so far: tells a fresh token from a cached one
 
     async def _fetch_token(self) -> tuple[str, float]:

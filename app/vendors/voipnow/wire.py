@@ -66,11 +66,13 @@ class SimplePhoneCallViewWire(TypedDict, total=False):
     callerId: str
 
 
-class SimplePhoneCallWire(TypedDict):
-    """The payload of Create Simple PhoneCalls."""
+class SimplePhoneCallWire(TypedDict, total=False):
+    """The payload of Create Simple PhoneCalls. `nonce`: the client's, echoed in the
+    PhoneCall (PhoneCalls Resource page)."""
 
-    extension: str
-    phoneCallView: list[SimplePhoneCallViewWire]
+    extension: Required[str]
+    phoneCallView: Required[list[SimplePhoneCallViewWire]]
+    nonce: str
 
 
 class ErrorDetailWire(TypedDict, total=False):
