@@ -52,7 +52,7 @@ _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _USER_EXTENSION = re.compile(r"[0-9.,*#]{1,32}")
 _VENDOR_TEXT_LIMIT = 200
 
-read = WireReader(Vendor.ORACLE)
+_wire = WireReader(Vendor.ORACLE)  # every field is read through it: total, logged once
 
 
 # -- wire shapes ----------------------------------------------------------------------------
@@ -98,11 +98,11 @@ class OracleStartedWire(TypedDict, total=False):
 def call_from_wire(native_id: str, wire: Mapping[str, Any]) -> OracleCall | None:
     """The snapshot of one status answer; None when it has no readable `callState`. Any
     other field that cannot be read is None (and logged once)."""
-    raw_state = read.text(wire, "callState")
+    raw_state = _wire.text(wire, "callState")
     if not raw_state:
         return None
     state = ORACLE_STATES.get(raw_state, CallState.UNKNOWN)
-    at = read.epoch_seconds(wire, "time")
+    at = _wire.epoch_seconds(wire, "time")
     return OracleCall(
         call_id=CallId(Vendor.ORACLE, native_id),
         state=state,
@@ -114,9 +114,9 @@ def call_from_wire(native_id: str, wire: Mapping[str, Any]) -> OracleCall | None
         # example 2 of s0204getcallstatusexamples01.html echoes a different one.
         session_id=native_id,
         time=at,
-        scheduled_time=read.epoch_seconds(wire, "scheduledTime"),
-        more=read.text(wire, "more"),
-        has_changed=read.flag(wire, "hasChanged"),
+        scheduled_time=_wire.epoch_seconds(wire, "scheduledTime"),
+        more=_wire.text(wire, "more"),
+        has_changed=_wire.flag(wire, "hasChanged"),
     )
 
 
@@ -124,7 +124,7 @@ def session_id_from_wire(wire: object) -> str | None:
     """The new call's id from a start answer (`sessionId`; `sessionid` tolerated)."""
     if not isinstance(wire, Mapping):
         return None
-    session_id = read.text(wire, "sessionId") or read.text(wire, "sessionid") or ""
+    session_id = _wire.text(wire, "sessionId") or _wire.text(wire, "sessionid") or ""
     return session_id.strip() or None
 
 
