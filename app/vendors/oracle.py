@@ -19,6 +19,7 @@ from app.errors import (
     BadUserInput,
     CallNotFound,
     InvalidState,
+    SwitchboardError,
     VendorForbidden,
     VendorUnavailable,
 )
@@ -292,7 +293,7 @@ class OracleAdapter(AdapterBase):
         if problem is not None:
             raise BadUserInput(problem, vendor=self.vendor.value)
 
-    def _start_refused(self, response: VendorResponse) -> Exception:
+    def _start_refused(self, response: VendorResponse) -> SwitchboardError:
         """A refused start (s0203startcallresponse01.html) as the domain error, with
         Oracle's own text: 400 bad delay / extension and 404 (unknown or invalid contactId,
         invalid visitor number, failed start: Oracle's 404s all concern what was asked)
