@@ -1,5 +1,10 @@
-"""Emulator of Oracle Click-to-Call's Call Setup API 2.0 (VENDORS.md §1, seed 000): start a
-call, poll its status, end it. No authentication; errors are a status and a plain-text body."""
+"""Emulator of Oracle Click-to-Call's Call Setup API 2.0 (VENDORS.md §1 and §6, seed 000):
+start a call, long-poll its status, end it. No authentication; errors are a status and a
+plain-text body. Every documented variant of the status body is selectable (`VARIANTS`).
+
+Pages cited below are under docs.oracle.com
+`cd/E71009_01/Click2Call.2016-01/C2CCallSetupAPI/html/`.
+"""
 
 from __future__ import annotations
 
@@ -8,181 +13,109 @@ import functools
 import json
 import random
 import re
-import secrets
-import string
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from aiohttp import web
 
 from app.emulators.base import VendorEmulator
 from app.emulators.control import EmulatorControl
+from app.emulators.oracle_store import (
+    CALL_STATES,
+    DEFAULT_SCHEDULE_DELAY,
+    PHONE_INVALID,
+    CallTemplate,
+    OracleCallStore,
+    OracleSession,
+)
 
-CALL_STATES = ("unknown", "scheduled", "initiated", "connected", "disconnected")
+__all__ = [
+    "CALL_STATES",
+    "DEFAULT_SCHEDULE_DELAY",
+    "DEFAULT_WAIT_PERIOD",
+    "DEMO_CONTACT_ID",
+    "DEMO_SESSION_ID",
+    "DEMO_TIME",
+    "DEMO_USER_PHONE",
+    "MAX_WAIT_PERIOD",
+    "CallTemplate",
+    "OracleCallStore",
+    "OracleEmulator",
+    "OracleSession",
+    "status_body",
+]
 
 DEMO_SESSION_ID = "1TfU02Xfme2GMuzfUh0rkdgvz4"
 DEMO_CONTACT_ID = "switchboard-demo"
 DEMO_USER_PHONE = "+15551234567"
 DEMO_TIME = 1_736_942_400  # 2025-01-15T12:00:00Z, when the demo call connected
+# Call templates the emulator knows besides the demo one (the simulator uses them).
+KNOWN_TEMPLATES = (DEMO_CONTACT_ID, "sales-callback", "support-callback")
 
-# A scheduled session with no scheduled time given starts this many seconds from now.
-DEFAULT_SCHEDULE_DELAY = 60
+# Get Call Status is a long poll (s0204longpollingmechanism01.html): "The default timeout
+# period for each request is 30 seconds ... the 'waitperiod' request parameter ... The
+# maximum wait period that is permitted is 120 seconds". [guess] waitperiod=0 answers at
+# once, and a value above the maximum is refused like any invalid request parameter (400,
+# s0204getcallstatusresponse01.html); the pages say neither.
+DEFAULT_WAIT_PERIOD = 30
+MAX_WAIT_PERIOD = 120
 
-_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 _SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_SESSION_ID_ALPHABET = string.ascii_letters + string.digits
+# userExtension: "The only characters permitted are numeric digits (0-9), period (.), comma
+# (,), asterisk (*) and hash (#)" (s0203startcallrequest01.html).
+_USER_EXTENSION = re.compile(r"[0-9.,*#]{1,32}")
+_CALLBACK = re.compile(r"[A-Za-z_$][A-Za-z0-9_$.]{0,63}")
 _compact_json = functools.partial(json.dumps, separators=(",", ":"))
 
 
-@dataclass
-class OracleSession:
-    """One call session. `time` is when `call_state` happened, in epoch seconds."""
-
-    session_id: str
-    contact_id: str
-    user_phone: str
-    call_state: str
-    time: int | None
-    scheduled_time: int | None = None
-    user_extension: str | None = None
-    visitor_context: dict[str, Any] | None = None
-    # Quirk (documented examples): answer status with a lowercase "sessionid" key and times
-    # as strings with a leading space (" 1343129570").
-    quirky_status: bool = False
-    changes: int = 1  # bumped on every state change
-    polled_changes: int = 0  # `changes` as of the last status request
-
-    @property
-    def ended(self) -> bool:
-        return self.call_state == "disconnected"
+def _date(seconds: int) -> str:
+    """A time as example 1 of s0204getcallstatusexamples01.html writes it: "2013-07-25
+    4:35:50" (hour without a leading zero). [guess] the zone: UTC."""
+    at = datetime.fromtimestamp(seconds, UTC)
+    return f"{at:%Y-%m-%d} {at.hour}:{at:%M:%S}"
 
 
-class OracleCallStore:
-    """The emulator's call sessions by sessionId; the one API that tests, the simulator and
-    the HTTP routes change calls through. Times are whole epoch seconds from `clock`."""
-
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-        self._sessions: dict[str, OracleSession] = {}
-
-    def now(self) -> int:
-        return int(self.clock())
-
-    def add(self, session: OracleSession) -> OracleSession:
-        self._sessions[session.session_id] = session
-        return session
-
-    def start(
-        self,
-        contact_id: str,
-        user_phone: str,
-        *,
-        delay: int | None = None,
-        user_extension: str | None = None,
-        visitor_context: dict[str, Any] | None = None,
-        quirky_status: bool = False,
-    ) -> OracleSession:
-        """A new session: `initiated` now, or `scheduled` to start `delay` seconds from now."""
-        now = self.now()
-        return self.add(
-            OracleSession(
-                session_id="".join(secrets.choice(_SESSION_ID_ALPHABET) for _ in range(26)),
-                contact_id=contact_id,
-                user_phone=user_phone,
-                call_state="scheduled" if delay else "initiated",
-                time=now,
-                scheduled_time=now + delay if delay else None,
-                user_extension=user_extension,
-                visitor_context=visitor_context,
-                quirky_status=quirky_status,
-            )
-        )
-
-    def get(self, session_id: str) -> OracleSession | None:
-        """The session, moved on to `initiated` if its scheduled time has come."""
-        session = self._sessions.get(session_id)
-        if (
-            session is not None
-            and session.call_state == "scheduled"
-            and session.scheduled_time is not None
-            and self.now() >= session.scheduled_time
-        ):
-            self._change(session, "initiated", session.scheduled_time)
-        return session
-
-    def sessions(self) -> list[OracleSession]:
-        """Every session, oldest first."""
-        return [s for s in map(self.get, list(self._sessions)) if s is not None]
-
-    def set_state(
-        self,
-        session_id: str,
-        call_state: str,
-        *,
-        at: int | None = None,
-        scheduled_time: int | None = None,
-    ) -> OracleSession:
-        """Move a session to `call_state` (one of CALL_STATES) as of `at` (default now).
-        Setting the state it already has changes nothing. Unknown session: KeyError."""
-        if call_state not in CALL_STATES:
-            raise ValueError(f"not an Oracle call state: {call_state!r}")
-        session = self.get(session_id)
-        if session is None:
-            raise KeyError(session_id)
-        if call_state != session.call_state:
-            now = self.now() if at is None else at
-            if call_state == "scheduled":
-                session.scheduled_time = (
-                    now + DEFAULT_SCHEDULE_DELAY if scheduled_time is None else scheduled_time
-                )
-            self._change(session, call_state, None if call_state == "unknown" else now)
-        return session
-
-    def end(self, session_id: str) -> OracleSession:
-        """Hang up: the session becomes `disconnected` (unchanged if it already is)."""
-        return self.set_state(session_id, "disconnected")
-
-    def poll(self, session_id: str) -> tuple[OracleSession, bool] | None:
-        """A status request: the session and whether it changed since the last one."""
-        session = self.get(session_id)
-        if session is None:
-            return None
-        has_changed = session.changes != session.polled_changes
-        session.polled_changes = session.changes
-        return session, has_changed
-
-    @staticmethod
-    def _change(session: OracleSession, call_state: str, at: int | None) -> None:
-        session.call_state = call_state
-        session.time = at
-        session.changes += 1
-
-
-def status_body(session: OracleSession, has_changed: bool) -> dict[str, Any]:
-    """The status response of the Call Setup API for `session`."""
+def status_body(session: OracleSession, has_changed: bool, variant: str) -> dict[str, Any]:
+    """The Get Call Status response for `session`, as the deployment `variant` sends it."""
+    # The published examples (s0204getcallstatusexamples01.html, and the JSONP page
+    # s0304getcurrentstatusrequestusingjson01.html) spell the key "sessionid"; the response
+    # page (seed 000) spells "sessionId".
+    lowercase_key = variant in ("string-times", "date-times")
 
     def epoch(seconds: int) -> int | str:
-        return f" {seconds}" if session.quirky_status else seconds
+        if variant == "string-times":
+            return f" {seconds}"  # examples 3 and 4: " 1343129570"
+        if variant == "date-times":
+            return _date(seconds)  # example 1: "2013-07-25 4:35:50"
+        return seconds
 
     state = session.call_state
     body: dict[str, Any] = {
-        "sessionid" if session.quirky_status else "sessionId": session.session_id,
+        "sessionid" if lowercase_key else "sessionId": session.session_id,
         "callState": state,
     }
     if state != "unknown" and session.time is not None:
         body["time"] = epoch(session.time)
     if state == "scheduled" and session.scheduled_time is not None:
         body["scheduledTime"] = epoch(session.scheduled_time)
-    if session.ended:
-        body["more"] = "no"
-    elif state == "unknown" or not has_changed:
-        body["more"] = "maybe"
-    else:
-        body["more"] = "yes"
+    body["more"] = _more(state, has_changed, by_state=variant == "more-by-state")
     body["hasChanged"] = "yes" if has_changed else "no"
     return body
+
+
+def _more(state: str, has_changed: bool, *, by_state: bool) -> str:
+    # "no" for scheduled as well as disconnected: the Call States table
+    # (s0204callstates01.html), the long-poll page and example 1 all say so.
+    if state in ("disconnected", "scheduled"):
+        return "no"
+    if state == "unknown":
+        return "maybe"
+    # The response page (seed 000): "maybe ... if the call state has not changed since the
+    # last status request". The long-poll page: a poll that timed out sets `more` "according
+    # to the new state" (yes for initiated / connected).
+    return "yes" if has_changed or by_state else "maybe"
 
 
 def _plain(status: int, text: str, **kwargs: Any) -> web.Response:
@@ -197,22 +130,45 @@ def _bad_session_id() -> web.Response:
     return _plain(400, "Invalid request parameters: sessionId.")
 
 
-def _no_session() -> web.Response:
-    return _plain(404, "Call session does not exist.")
-
-
 def _json(body: dict[str, Any]) -> web.Response:
     return web.json_response(body, dumps=_compact_json)
+
+
+def _jsonp(callback: str, body: dict[str, Any]) -> web.Response:
+    """The JSONP interface for browsers (s0304getcurrentstatusrequestusingjson01.html):
+    `callback({...});`, the example with "sessionid" and string times; a failure is
+    `callback({"statuscode": "404", "reason": "..."});`. [guess] HTTP 200 either way, so
+    that the browser runs the script."""
+    return web.Response(
+        text=f"{callback}({_compact_json(body)});", content_type="application/javascript"
+    )
 
 
 class OracleEmulator(VendorEmulator):
     """Serves `/call/2.0/...` from an `OracleCallStore` (`self.calls`)."""
 
     vendor = "oracle"
+    VARIANTS: ClassVar[Mapping[str, str]] = {
+        "integer-times": "sessionId and times as integer epoch seconds (response page, seed 000)",
+        "string-times": 'sessionid and times as strings with a leading space, " 1343129570" '
+        "(s0204getcallstatusexamples01.html, examples 3-4)",
+        "date-times": 'sessionid and times as date strings, "2013-07-25 4:35:50" '
+        "(s0204getcallstatusexamples01.html, example 1)",
+        "more-by-state": "a status request that waited in vain says more by the state (yes "
+        "for a live call), not maybe (s0204longpollingmechanism01.html)",
+    }
 
     def __init__(self, control: EmulatorControl, *, clock: Callable[[], float] = time.time) -> None:
         super().__init__(control)
         self.calls = OracleCallStore(clock)
+        for contact_id in KNOWN_TEMPLATES:
+            self.calls.add_template(contact_id)
+
+    def build_app(self) -> web.Application:
+        app = super().build_app()
+        # Held long polls would otherwise keep the server's graceful shutdown waiting.
+        app.on_shutdown.append(self._release_long_polls)
+        return app
 
     def add_routes(self, app: web.Application) -> None:
         # Every method reaches a handler so that errors carry Oracle's plain-text bodies;
@@ -240,7 +196,7 @@ class OracleEmulator(VendorEmulator):
     async def simulate_call(self, rng: random.Random, pace: float) -> None:
         delay = rng.choice((None, None, rng.randint(2, 5)))
         session = self.calls.start(
-            rng.choice(("sales-callback", "support-callback", DEMO_CONTACT_ID)),
+            rng.choice(KNOWN_TEMPLATES),
             f"+1555{rng.randrange(10**7):07d}",
             delay=delay,
             user_extension=rng.choice((None, str(rng.randint(100, 299)))),
@@ -252,9 +208,13 @@ class OracleEmulator(VendorEmulator):
             steps.append(("disconnected", rng.uniform(5, 8)))
         for call_state, wait in steps:
             await asyncio.sleep(pace * wait)
-            if session.ended:  # hung up meanwhile
+            self.calls.get(session.session_id)
+            if session.ended or session.ending:  # hung up meanwhile
                 return
             self.calls.set_state(session.session_id, call_state)
+
+    async def _release_long_polls(self, app: web.Application) -> None:
+        self.calls.release()
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -264,10 +224,32 @@ class OracleEmulator(VendorEmulator):
         session_id = request.match_info["session_id"]
         if _SESSION_ID.fullmatch(session_id) is None:
             return _bad_session_id()
+        wait = _wait_period(request.query.get("waitperiod"))
+        if wait is None:
+            return _plain(400, "Invalid request parameters: waitperiod.")
+        callback = request.query.get("callback")
+        if callback is not None and _CALLBACK.fullmatch(callback) is None:
+            return _plain(400, "Invalid request parameters: callback.")
+        session = self.calls.get(session_id)
+        if session is None:
+            if callback is not None:
+                return _jsonp(
+                    callback, {"statuscode": "404", "reason": "Call session does not exist."}
+                )
+            return _plain(404, "Call session does not exist.")
+        # The long poll: answer once the state changed since the last status request, or
+        # when the wait period is over (s0204longpollingmechanism01.html).
+        deadline = asyncio.get_running_loop().time() + wait
+        while not self.calls.has_news(session) and not self.calls.released:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            await self.calls.wait_for_news(session, remaining)
         polled = self.calls.poll(session_id)
-        if polled is None:
-            return _no_session()
-        return _json(status_body(*polled))
+        assert polled is not None  # sessions are never removed
+        if callback is not None:
+            return _jsonp(callback, status_body(*polled, "string-times"))
+        return _json(status_body(*polled, self.variant))
 
     async def _end(self, request: web.Request) -> web.Response:
         if request.method != "DELETE":
@@ -277,18 +259,24 @@ class OracleEmulator(VendorEmulator):
             return _bad_session_id()
         session = self.calls.get(session_id)
         if session is None:
-            return _no_session()
-        if session.ended:
+            # s0205endcallexamples01.html, example 3 ("End a call that does not exist").
+            return _plain(404, "Attempt to end the call failed.")
+        if session.ended or session.ending:
+            # Example 2: "End a call that is already ending or has already ended".
             return _plain(403, "The call has already ended.")
-        self.calls.end(session.session_id)
-        return _json({"callState": "ended"})
+        self.calls.hang_up(session.session_id)
+        return _json({"callState": "ended"})  # example 1
 
     async def _start(self, request: web.Request) -> web.Response:
         if request.method != "POST":
             return _wrong_method("POST")
+        contact_id = request.match_info["contact_id"]
         user_phone = request.match_info["user_phone"]
-        if _E164.fullmatch(user_phone) is None:
-            return _plain(400, "Invalid request parameters: userPhone must be in E.164 format.")
+        # The checks in the order of s0203startcallresponse01.html: path elements (404), the
+        # options (400), the pre-call authorization (403), the start itself (404).
+        refused = self.calls.path_refusal(contact_id, user_phone)
+        if refused is not None:
+            return _start_refused(refused)
         raw = await request.text()
         try:
             options = json.loads(raw) if raw.strip() else {}
@@ -296,32 +284,65 @@ class OracleEmulator(VendorEmulator):
             return _plain(400, "Invalid request parameters: the body is not JSON.")
         problem = _start_options_problem(options)
         if problem is not None:
-            return _plain(400, f"Invalid request parameters: {problem}")
+            return _plain(400, problem)
+        authorize_url = options.get("authorizeUrl")
+        refused = self.calls.start_refusal(contact_id, user_phone, authorize_url)
+        if refused is not None:
+            return _start_refused(refused)
         session = self.calls.start(
-            request.match_info["contact_id"],
+            contact_id,
             user_phone,
             delay=options.get("delay"),
             user_extension=options.get("userExtension"),
             visitor_context=options.get("visitorContext"),
+            authorize_url=authorize_url,
         )
         return _json({"sessionId": session.session_id})
 
     async def _invalid_path(self, request: web.Request) -> web.Response:
-        # Quirk (seed 000): an invalid URI path is "404 Bad Request".
-        return _plain(404, "Invalid URI path.", reason="Bad Request")
+        # Quirk (seed 000; s0205endcallexamples01.html, example 4): an invalid URI path is
+        # "404 Bad Request". The start examples (s0203startcallexamples01.html, example 2:
+        # an API version that does not exist) answer a POST "404 Not Found".
+        reason = "Not Found" if request.method == "POST" else "Bad Request"
+        return _plain(404, "Invalid URI path.", reason=reason)
+
+
+def _start_refused(refused: tuple[int, str]) -> web.Response:
+    status, text = refused
+    # s0203startcallexamples01.html, example 5: an invalid visitor number is "404 Bad Request".
+    reason = "Bad Request" if refused == PHONE_INVALID else None
+    return _plain(status, text, reason=reason)
+
+
+def _wait_period(raw: str | None) -> int | None:
+    """The `waitperiod` parameter in seconds (default 30), or None when it is invalid."""
+    if raw is None:
+        return DEFAULT_WAIT_PERIOD
+    text = raw.strip()
+    if not text.isdigit() or int(text) > MAX_WAIT_PERIOD:
+        return None
+    return int(text)
 
 
 def _start_options_problem(options: Any) -> str | None:
-    """Why a start request's JSON body is invalid, or None."""
+    """Why a start request's JSON body is invalid (the 400 text), or None."""
     if not isinstance(options, dict):
-        return "the body must be a JSON object."
+        return "Invalid request parameters: the body must be a JSON object."
     delay = options.get("delay")
     if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
-        return "delay must be a whole number of seconds, 0 or more."
+        return "Call delay parameter is invalid."
     extension = options.get("userExtension")
-    if extension is not None and not isinstance(extension, str):
-        return "userExtension must be a string."
+    if extension is not None and (
+        not isinstance(extension, str) or _USER_EXTENSION.fullmatch(extension) is None
+    ):
+        return "User extension parameter is invalid."
     context = options.get("visitorContext")
     if context is not None and not isinstance(context, dict):
-        return "visitorContext must be a JSON object."
+        return "Invalid request parameters: visitorContext must be a JSON object."
+    authorize_url = options.get("authorizeUrl")
+    if authorize_url is not None and not isinstance(authorize_url, str):
+        return "Invalid request parameters: authorizeUrl must be a string."
+    encrypted = options.get("authEncrypted")
+    if encrypted is not None and not isinstance(encrypted, bool):
+        return "Invalid request parameters: authEncrypted must be true or false."
     return None
