@@ -34,14 +34,26 @@ SESSION_KEY = web.RequestKey("genesys_session", str)
 Message = dict[str, Any]
 
 
-def call_notification(call: dict[str, Any]) -> Message:
-    """The `data` GWS publishes on /v2/me/calls for a change of `call` (a call resource)."""
-    return {
+def call_notification(call: dict[str, Any], revision: str = "8.5.0") -> Message:
+    """The `data` GWS publishes on /v2/me/calls for a change of `call` (a call resource).
+    8.5.2 adds `extensions` and `metrics` blocks (en.docs.genesys.com
+    Documentation:HTCC:API:CallsDial:8.5.2 and its 8.5.2DRAFT, Notification samples)."""
+    data: Message = {
         "messageType": "CallStateChangeMessage",
         "notificationType": "StatusChange",
         "call": call,
         "phoneNumber": AGENT_DN,
     }
+    if revision != "8.5.0":
+        data["extensions"] = {"WrapUpTime": 0, "BusinessCall": 0}
+        data["metrics"] = {
+            "eventProcessing": {
+                "nodeProcessingTimeNanos": 4911602,
+                "serverGenerationTimestamp": int(time.time() * 1000),
+                "serverProcessingTimeTotalMs": 5,
+            }
+        }
+    return data
 
 
 @dataclass(eq=False)
@@ -83,6 +95,10 @@ class CometdHub:
         self.max_interval = max_interval
         self.queue_limit = queue_limit
         self.dropped = 0
+        self.revision = "8.5.0"  # the notifications' shape (see `call_notification`)
+        # The BAYEUX_BROWSER cookie each request carried (None: none): tests check that
+        # clients send it back.
+        self.browsers_seen: list[str | None] = []
         self._clients: dict[str, _Client] = {}
         self._closed = False
 
@@ -100,7 +116,7 @@ class CometdHub:
 
     def publish_call(self, call: dict[str, Any]) -> None:
         """The store's listener: every change of a call, to /v2/me/calls."""
-        self.publish(CALLS_CHANNEL, call_notification(call))
+        self.publish(CALLS_CHANNEL, call_notification(call, self.revision))
 
     def expire_clients(self) -> None:
         """Forget every client now (held connects answer 402): each must handshake again."""
@@ -132,7 +148,14 @@ class CometdHub:
             return web.Response(status=400, text="Bayeux messages must be JSON")
         messages = body if isinstance(body, list) else [body]
         replies = await self.answer(messages, request.get(SESSION_KEY, ""))
-        return web.json_response(replies, dumps=_compact_json)
+        response = web.json_response(replies, dumps=_compact_json)
+        if any(r.get("channel") == "/meta/handshake" and r.get("successful") for r in replies):
+            # CometD's server marks the browser with a cookie at handshake, and expects it
+            # back (its multi-client detection): BAYEUX_BROWSER (VENDORS.md §6).
+            if "BAYEUX_BROWSER" not in request.cookies:
+                response.set_cookie("BAYEUX_BROWSER", secrets.token_hex(8), path="/")
+        self.browsers_seen.append(request.cookies.get("BAYEUX_BROWSER"))
+        return response
 
     async def answer(self, messages: list[Any], session: str) -> list[Message]:
         """The replies to one request's messages, a `/meta/connect` last (it may wait)."""

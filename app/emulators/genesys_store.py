@@ -26,6 +26,10 @@ AGENT_DN = "15000"  # the agent's own DN: the phone number of its device
 
 DEMO_CALL_ID = "01RCC3N118B1V0SL8O7GK2LAES000010"
 
+# The two revisions of the call resource (VENDORS.md §6).
+REVISION_850 = "8.5.0"
+REVISION_852 = "8.5.2"
+
 STATES = ("Dialing", "Ringing", "Established", "Held", "Released")
 # The operations valid in each state, as the call resource's `capabilities` lists them.
 CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -121,13 +125,16 @@ class EmulatedCall:
     released_at: float | None = None
     fixed_duration: str | None = None
 
-    def resource(self, now: float) -> dict[str, Any]:
-        """The call resource exactly as GWS serves it (the seed's keys, in its order)."""
+    def resource(self, now: float, revision: str = REVISION_850) -> dict[str, Any]:
+        """The call resource exactly as GWS serves it in `revision`: 8.5.0, the seed's
+        keys in its order; 8.5.2, the CallResource:8.5.2 sample's."""
         if self.fixed_duration is not None:
             duration = self.fixed_duration
         else:
             end = self.released_at if self.released_at is not None else now
             duration = str(max(0, int(end - self.started_at)))
+        if revision == REVISION_852:
+            return self._resource_852(duration)
         return {
             "id": self.id,
             "state": self.state,
@@ -149,11 +156,47 @@ class EmulatedCall:
             "path": f"/calls/{self.id}",
         }
 
+    def _resource_852(self, duration: str) -> dict[str, Any]:
+        # en.docs.genesys.com Documentation:HTCC:API:CallResource:8.5.2 (revision of
+        # 20:13, October 23, 2015), sample data: `participants` are the numbers as strings,
+        # their details in `participantsInfo` (digits, e164Number, formattedPhoneNumber,
+        # plus country/location/... for "+" numbers); no recordingState, monitoring, path.
+        info = []
+        for party in self.participants:
+            entry = {
+                "digits": party.get("digits"),
+                "e164Number": party.get("e164Number") or party.get("digits"),
+                "formattedPhoneNumber": party.get("formattedPhoneNumber"),
+            }
+            for extra in ("country", "location", "localPhoneNumber", "E164digits"):
+                if extra in party:
+                    entry[extra] = copy.deepcopy(party[extra])
+            info.append(entry)
+        return {
+            "id": self.id,
+            "connId": self.conn_id,
+            "state": self.state,
+            "callUuid": self.id,
+            "deviceUri": device_uri(self.device_id),
+            "uri": f"{LINK_BASE}{CALLS_PATH}/{self.id}",
+            "participants": [party.get("phoneNumber") for party in self.participants],
+            "participantsInfo": info,
+            "dnis": self.dnis,
+            "callType": self.call_type,
+            "capabilities": list(CAPABILITIES[self.state]),
+            "userData": copy.deepcopy(self.user_data),
+            "duration": duration,
+            "mute": "Off",
+            "supervisorListeningIn": False,
+            "monitoredUserMuted": False,
+        }
+
 
 @dataclass
 class _Session:
     csrf_token: str
     last_used: float
+    node: int
 
 
 class GenesysCallStore:
@@ -187,6 +230,7 @@ class GenesysCallStore:
         self._sessions: dict[str, _Session] = {}
         self._listeners: list[CallListener] = []
         self._serial = 10  # the demo call's, the last six digits of its id
+        self.revision = REVISION_850  # how call resources are written
         self.add_device(device_id=DEVICE_ID, phone_number=AGENT_DN)
 
     # -- devices ----------------------------------------------------------------------------
@@ -278,13 +322,13 @@ class GenesysCallStore:
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         call = self._calls.get(call_id)
-        return None if call is None else call.resource(self.clock())
+        return None if call is None else call.resource(self.clock(), self.revision)
 
     def current_calls(self) -> list[dict[str, Any]]:
         """The list endpoint's calls: all but those released longer than the retention ago."""
         now = self.clock()
         return [
-            call.resource(now)
+            call.resource(now, self.revision)
             for call in self._calls.values()
             if call.released_at is None or now - call.released_at < self.released_retention
         ]
@@ -334,7 +378,7 @@ class GenesysCallStore:
             self.set_state(call_id, target)
 
     def _changed(self, call: EmulatedCall) -> dict[str, Any]:
-        resource = call.resource(self.clock())
+        resource = call.resource(self.clock(), self.revision)
         for listener in list(self._listeners):
             listener(copy.deepcopy(resource))
         return resource
@@ -346,17 +390,25 @@ class GenesysCallStore:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def open_session(self) -> tuple[str, str]:
-        """A new session: its JSESSIONID and the CSRF token bound to it."""
-        session_id = secrets.token_hex(16).upper()
-        token = secrets.token_urlsafe(24)
-        self._sessions[session_id] = _Session(token, self.clock())
+    def open_session(self, node: int = 0) -> tuple[str, str]:
+        """A new session on Web Services node `node`: its JSESSIONID and CSRF token.
+
+        Jetty (GWS's servlet container) writes session ids with the node's worker name
+        before and after them, `node0<id>.node0` (VENDORS.md §6); the CSRF token is a
+        uuid, as in the CSRFProtection page's `4a92be65-ec55-4aa2-b9df-9518fd870f2f`."""
+        session_id = f"node{node}{_random_text(_JETTY_ALPHABET, 26)}.node{node}"
+        token = str(uuid.uuid4())
+        self._sessions[session_id] = _Session(token, self.clock(), node)
         return session_id, token
 
-    def csrf_token(self, session_id: str) -> str | None:
-        """The CSRF token of a live session (which this use keeps alive), else None."""
+    def csrf_token(self, session_id: str, node: int = 0) -> str | None:
+        """The CSRF token of a live session of `node` (which this use keeps alive), else
+        None: a node knows only its own sessions. Sessions idle longer than
+        `session_timeout` (sessionMaxInactiveInterval, 1800 s by default) are gone."""
         session = self._sessions.get(session_id)
         now = self.clock()
+        if session is not None and session.node != node:
+            return None
         if session is None or now - session.last_used > self.session_timeout:
             self._sessions.pop(session_id, None)
             return None
@@ -385,6 +437,9 @@ def _participant(number: str) -> dict[str, Any]:
         "phoneNumber": number,
         "digits": number.removeprefix("+"),
     }
+
+
+_JETTY_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def _random_text(alphabet: str, length: int) -> str:

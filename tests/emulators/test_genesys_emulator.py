@@ -177,10 +177,13 @@ async def test_first_get_opens_session_with_cookie_and_csrf_headers(
     async with client.get(f"{base}/api/v2/me/calls") as response:
         assert response.status == 200
         assert re.fullmatch(
-            r"JSESSIONID=[0-9A-F]+; Path=/; HttpOnly", response.headers["Set-Cookie"]
+            # Jetty's session ids carry the node's worker name (VENDORS.md §6).
+            r"JSESSIONID=node0[0-9a-z]+\.node0; Path=/; HttpOnly",
+            response.headers["Set-Cookie"],
         )
         assert response.headers["X-CSRF-HEADER"] == "X-CSRF-TOKEN"
-        assert response.headers["X-CSRF-TOKEN"]
+        # A uuid, as the CSRFProtection page's "4a92be65-ec55-4aa2-b9df-9518fd870f2f".
+        assert re.fullmatch(r"[0-9a-f-]{36}", response.headers["X-CSRF-TOKEN"])
 
 
 async def test_get_with_session_cookie_keeps_session_and_token(
