@@ -149,11 +149,13 @@ class CometdHub:
         messages = body if isinstance(body, list) else [body]
         replies = await self.answer(messages, request.get(SESSION_KEY, ""))
         response = web.json_response(replies, dumps=_compact_json)
-        if any(r.get("channel") == "/meta/handshake" and r.get("successful") for r in replies):
-            # CometD's server marks the browser with a cookie at handshake, and expects it
-            # back (its multi-client detection): BAYEUX_BROWSER (VENDORS.md §6).
-            if "BAYEUX_BROWSER" not in request.cookies:
-                response.set_cookie("BAYEUX_BROWSER", secrets.token_hex(8), path="/")
+        handshook = any(
+            r.get("channel") == "/meta/handshake" and r.get("successful") for r in replies
+        )
+        # CometD's server marks the browser with a cookie at handshake, and expects it
+        # back (its multi-client detection): BAYEUX_BROWSER (VENDORS.md §6).
+        if handshook and "BAYEUX_BROWSER" not in request.cookies:
+            response.set_cookie("BAYEUX_BROWSER", secrets.token_hex(8), path="/")
         self.browsers_seen.append(request.cookies.get("BAYEUX_BROWSER"))
         return response
 
