@@ -138,7 +138,7 @@ async def test_push_skips_unmappable_notifications_and_delivers_later_ones(
 # -- statusCodes --------------------------------------------------------------------------------
 
 # Expected errors from the ReturnValues pages (8.5.1: 0-7; 8.5.2: 0-20), not from the table.
-STATUS_CODES = [
+STATUS_CODES: list[tuple[int, type[SwitchboardError]]] = [
     (1, BadUserInput),  # a required parameter is missing
     (2, InvalidState),  # not valid for the current state
     (3, VendorForbidden),  # forbidden
@@ -246,7 +246,9 @@ async def test_two_nodes_every_request_sticks_to_the_node_of_the_session(
     await adapter.fetch_many([DEMO_CALL_ID])
     assert adapter._http.cookie("AWSELB") in emulator.affinity
     session = adapter._http.cookie("JSESSIONID")
-    assert session is not None and session.startswith("node") and ".node" in session
+    assert session is not None
+    assert session.startswith("node")
+    assert ".node" in session
     held = asyncio.ensure_future(state_reached(store, DEMO_CALL_ID, "Held"))
     await asyncio.sleep(0)
     await adapter.operate(DEMO_CALL_ID, "Hold")
@@ -266,7 +268,8 @@ async def test_two_nodes_push_keeps_its_node_and_sends_bayeux_browser_back(
     assert len(set(emulator.nodes_seen)) == 1
     browsers = emulator.cometd.browsers_seen
     assert browsers[0] is None  # the handshake sets it...
-    assert all(browsers[1:]) and len(set(browsers[1:])) == 1  # ...and it comes back
+    assert all(browsers[1:])
+    assert len(set(browsers[1:])) == 1
 
 
 async def test_two_nodes_session_loss_moves_to_a_new_session(

@@ -303,7 +303,8 @@ def test_852_call_resource_reads_participant_strings_with_their_info() -> None:
     assert call.user_data == {"DispositionCode": "IssueResolved"}
     assert call.duration == 1174
     assert call.supervisor_listening_in is True
-    assert call.recording_state is None and call.path is None  # not in this revision
+    assert call.recording_state is None
+    assert call.path is None
 
 
 def test_captured_attached_data_changed_event_maps_to_its_call() -> None:
