@@ -70,6 +70,7 @@ class GenesysEmulator(VendorEmulator):
         self.store = GenesysCallStore()
         self.cometd = CometdHub(clock=self._now)
         self.store.add_listener(self.cometd.publish_call)
+        self.store.add_device_listener(self.cometd.publish_devices)
         control.register_token_expirer(self.vendor, self.store.expire_sessions)
         # Refusals to answer the next matching requests with (tests: every statusCode).
         self._refusals: list[tuple[str, GenesysApiError]] = []

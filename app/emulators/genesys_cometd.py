@@ -1,5 +1,6 @@
 """The Genesys emulator's push channel: a Bayeux 1.0 (CometD) server, long-polling transport
-only, at `/api/v2/notifications` (VENDORS.md §5: the servlet path is a [guess]).
+only, at `/api/v2/notifications` (VENDORS.md §5 calls the path a guess; Genesys's sample
+client ErnestoGarciaGenesys/GenesysWebServicesClient, GenesysEventReceiver.cs, uses it).
 
 Clients handshake, subscribe to `/v2/me/calls` and hold a `/meta/connect` open; every change
 of a call in the store is queued for every subscribed client as a `CallStateChangeMessage`
@@ -27,6 +28,7 @@ from app.emulators.genesys_store import AGENT_DN
 
 NOTIFICATIONS_PATH = "/api/v2/notifications"
 CALLS_CHANNEL = "/v2/me/calls"
+DEVICES_CHANNEL = "/v2/me/devices"
 META_SEGMENTS = ("handshake", "connect", "subscribe", "unsubscribe", "disconnect")
 # The session of the request, set by the emulator's authentication middleware.
 SESSION_KEY = web.RequestKey("genesys_session", str)
@@ -117,6 +119,13 @@ class CometdHub:
     def publish_call(self, call: dict[str, Any]) -> None:
         """The store's listener: every change of a call, to /v2/me/calls."""
         self.publish(CALLS_CHANNEL, call_notification(call, self.revision))
+
+    def publish_devices(self, devices: list[dict[str, Any]]) -> None:
+        """The store's device listener: a DeviceStateChangeMessage on /v2/me/devices
+        (docs.genesys.com Documentation/HTCC/latest/API/CallsMessageType, example)."""
+        self.publish(
+            DEVICES_CHANNEL, {"messageType": "DeviceStateChangeMessage", "devices": devices}
+        )
 
     def expire_clients(self) -> None:
         """Forget every client now (held connects answer 402): each must handshake again."""

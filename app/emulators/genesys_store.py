@@ -74,6 +74,7 @@ TRANSITIONS: dict[str, str] = {
 _INTERNAL_NUMBER = re.compile(r"[0-9]{1,6}")
 
 CallListener = Callable[[dict[str, Any]], None]
+DeviceListener = Callable[[list[dict[str, Any]]], None]
 
 
 def device_uri(device_id: str) -> str:
@@ -229,6 +230,7 @@ class GenesysCallStore:
         self._devices: dict[str, EmulatedDevice] = {}
         self._sessions: dict[str, _Session] = {}
         self._listeners: list[CallListener] = []
+        self._device_listeners: list[DeviceListener] = []
         self._serial = 10  # the demo call's, the last six digits of its id
         self.revision = REVISION_850  # how call resources are written
         self.add_device(device_id=DEVICE_ID, phone_number=AGENT_DN)
@@ -241,10 +243,25 @@ class GenesysCallStore:
         """Give the agent a device (GWS devices have uuid ids) and return its resource."""
         device = EmulatedDevice(device_id or str(uuid.uuid4()), phone_number, state)
         self._devices[device.id] = device
+        self._devices_changed()
         return device.resource()
+
+    def set_device_state(self, device_id: str, state: str) -> None:
+        self._devices[device_id].state = state
+        self._devices_changed()
 
     def remove_device(self, device_id: str) -> None:
         del self._devices[device_id]
+        self._devices_changed()
+
+    def add_device_listener(self, listener: DeviceListener) -> None:
+        """`listener` gets every device resource after any device change (GWS sends the
+        whole `devices` array in a DeviceStateChangeMessage)."""
+        self._device_listeners.append(listener)
+
+    def _devices_changed(self) -> None:
+        for listener in list(self._device_listeners):
+            listener(self.devices())
 
     def devices(self) -> list[dict[str, Any]]:
         return [device.resource() for device in self._devices.values()]

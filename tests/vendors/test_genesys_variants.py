@@ -182,6 +182,30 @@ async def test_every_status_code_is_its_domain_error_with_the_vendor_message(
     assert posts(emulator_server, f"{CALLS}/{DEMO_CALL_ID}") == 1
 
 
+async def test_a_refusal_under_http_200_is_still_a_refusal(
+    adapter: GenesysAdapter, emulator: GenesysEmulator, emulator_server: EmulatorServer
+) -> None:
+    # Genesys's sample client tests "200 OK but errored statusCode"
+    # (ErnestoGarciaGenesys/GenesysWebServicesClient, GenesysRequestTest.cs).
+    await adapter.fetch_many([DEMO_CALL_ID])
+    emulator.refuse_next(200, 2, "Invalid state")
+    with pytest.raises(InvalidState) as caught:
+        await adapter.operate(DEMO_CALL_ID, "Hold")
+    assert "Invalid state" in caught.value.message
+    assert posts(emulator_server, f"{CALLS}/{DEMO_CALL_ID}") == 1
+
+
+async def test_a_refusal_under_http_500_is_unavailable_and_not_resent(
+    adapter: GenesysAdapter, emulator: GenesysEmulator, emulator_server: EmulatorServer
+) -> None:
+    # The same sample client's "responds with Genesys failure": HTTP 500 with a statusCode.
+    await adapter.fetch_many([DEMO_CALL_ID])
+    emulator.refuse_next(500, 4, "Internal error")
+    with pytest.raises(VendorUnavailable):
+        await adapter.operate(DEMO_CALL_ID, "Hold")
+    assert posts(emulator_server, f"{CALLS}/{DEMO_CALL_ID}") == 1
+
+
 async def test_a_refused_read_is_the_error_of_that_call_alone(
     adapter: GenesysAdapter, emulator: GenesysEmulator
 ) -> None:

@@ -24,8 +24,10 @@ from app.vendors.http import VendorResponse
 
 logger = logging.getLogger("switchboard.vendors")
 
-# [guess] GWS's CometD servlet; the channel and its messages are documented
-# (Documentation/HTCC/latest/API/CallsMessageType).
+# GWS's CometD servlet, as Genesys's own sample client addresses it
+# (ErnestoGarciaGenesys/GenesysWebServicesClient, GenesysEventReceiver.cs:
+# `ServerUri + "/api/v2/notifications"`); the channels and messages are documented
+# (docs.genesys.com Documentation/HTCC/latest/API/CallsMessageType).
 NOTIFICATIONS_PATH = "/api/v2/notifications"
 CALLS_CHANNEL = "/v2/me/calls"
 
