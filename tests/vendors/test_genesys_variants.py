@@ -95,6 +95,51 @@ async def test_852_tenant_reads_every_call(
     assert [c.id for c in await adapter.active_calls("15001")] == [f"genesys:{DEMO_CALL_ID}"]
 
 
+async def test_852_international_participant_keeps_its_country_details(
+    adapter: GenesysAdapter, emulator: GenesysEmulator, store: GenesysCallStore
+) -> None:
+    # CallResource:8.5.2: "If the participant number contains +country_code, then
+    # participantsInfo contains" country, location, localPhoneNumber, E164digits.
+    emulator.select_variant("8.5.2")
+    party = {
+        "e164Number": "+14155550123",
+        "formattedPhoneNumber": "(415) 555-0123",
+        "phoneNumber": "+14155550123",
+        "digits": "14155550123",
+        "country": {"name": "United States", "code": "US", "callingCode": "1"},
+        "location": "California",
+        "localPhoneNumber": "(415) 555-0123",
+        "E164digits": "+14155550123",
+    }
+    call_id = store.add_call(state="Established", participants=[party])["id"]
+    [call] = await adapter.fetch_many([call_id])
+    assert isinstance(call, GenesysCall)
+    [read] = call.participants
+    assert read.phone_number == "+14155550123"
+    assert read.digits == "14155550123"
+    assert read.country == {"name": "United States", "code": "US", "callingCode": "1"}
+    assert read.location == "California"
+    assert read.e164_digits == "+14155550123"
+
+
+@pytest.mark.parametrize(
+    ("http_status", "error"),
+    [(400, BadUserInput), (409, InvalidState), (403, VendorForbidden), (404, CallNotFound)],
+)
+async def test_a_refusal_without_a_gws_body_is_read_from_its_http_status(
+    adapter: GenesysAdapter,
+    emulator_server: EmulatorServer,
+    http_status: int,
+    error: type[SwitchboardError],
+) -> None:
+    from app.emulators.control import Fault
+
+    await adapter.fetch_many([DEMO_CALL_ID])
+    emulator_server.control.set_fault("genesys", Fault(status=http_status, methods=("POST",)))
+    with pytest.raises(error):
+        await adapter.operate(DEMO_CALL_ID, "Hold")
+
+
 async def test_852_start_call_dials_once_and_finds_the_call(
     adapter: GenesysAdapter, emulator: GenesysEmulator, emulator_server: EmulatorServer
 ) -> None:

@@ -21,7 +21,9 @@ import aiohttp
 
 from app.calls import Vendor
 from app.errors import (
+    BadUserInput,
     CallNotFound,
+    InvalidState,
     VendorForbidden,
     VendorUnauthenticated,
     VendorUnavailable,
@@ -211,6 +213,12 @@ class GenesysSession:
             raise VendorForbidden(f"genesys refused {what} (HTTP 403).", vendor=VENDOR)
         if response.status == 404:
             raise CallNotFound(f"genesys found nothing for {what} (HTTP 404).", vendor=VENDOR)
+        # A refusal without a GWS body (a proxy's, or a servlet error page): the status
+        # says what kind it is. Nothing acted (ReturnValues: an error modifies nothing).
+        if response.status in (400, 422):
+            raise BadUserInput(f"genesys refused {what} (HTTP {response.status}).", vendor=VENDOR)
+        if response.status == 409:
+            raise InvalidState(f"genesys refused {what} (HTTP 409).", vendor=VENDOR)
         if response.status < 300:
             raise malformed(what)
         raise VendorUnavailable(
