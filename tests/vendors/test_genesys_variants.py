@@ -172,6 +172,9 @@ async def test_push_skips_unmappable_notifications_and_delivers_later_ones(
             {"messageType": "CallStateChangeMessage", "call": [1, 2]},
             {"messageType": 7},
             {"messageType": "DeviceStateChangeMessage", "devices": "none"},
+            "not an object",
+            [1, 2],
+            None,
         ):
             emulator.cometd.publish(CALLS_CHANNEL, junk)
         store.set_state(DEMO_CALL_ID, "Held")
