@@ -1,7 +1,12 @@
-"""Genesys Web Services 8.5 Voice API emulator (VENDORS.md §5, seed 004): the agent's calls
-and device behind HTTP Basic auth, a JSESSIONID session and CSRF tokens; operations and
-Dials take effect a moment later. The state lives in `GenesysCallStore` (genesys_store.py);
-every change is pushed over CometD (`CometdHub`, genesys_cometd.py).
+"""Genesys Web Services 8.5 Voice API emulator (VENDORS.md §5, §6, seed 004): the agent's
+calls and device behind HTTP Basic auth, a JSESSIONID session and CSRF tokens; operations
+and Dials take effect a moment later. The state lives in `GenesysCallStore`
+(genesys_store.py); every change is pushed over CometD (`CometdHub`, genesys_cometd.py).
+
+Variants (VENDORS.md §6): "8.5.0" the seed's call resource and statusCodes 0-6; "8.5.2"
+the CallResource:8.5.2 revision (participants as strings plus participantsInfo),
+statusCodes up to 20, notifications with `extensions` and `metrics`; "8.5.2-two-nodes"
+the same behind a sticky load balancer in front of two Web Services nodes.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from app.emulators.genesys_store import (
     CALLS_PATH,
     DEMO_CALL_ID,
     DEVICES_PATH,
+    REVISION_850,
+    REVISION_852,
     GenesysApiError,
     GenesysCallStore,
     call_not_found,
@@ -36,17 +43,54 @@ from app.emulators.genesys_store import (
 
 SESSION_COOKIE = "JSESSIONID"
 CSRF_HEADER = "X-CSRF-TOKEN"
+# The load balancer's affinity cookie in the CSRFProtection page's example request
+# (enu.docs.genesys.com Documentation:GWS:API:CSRFProtection:8.6.0 and 8.5.2).
+AFFINITY_COOKIE = "AWSELB"
+
+V850 = "8.5.0"
+V852 = "8.5.2"
+V852_TWO_NODES = "8.5.2-two-nodes"
 
 
 class GenesysEmulator(VendorEmulator):
     vendor = "genesys"
+    VARIANTS = {
+        V850: "GWS 8.5.0/8.5.1: the seed's call resource (participant objects), "
+        "statusCodes 0-7 (Documentation/GWS/8.5.1/API/ReturnValues)",
+        V852: "GWS 8.5.2: participants as strings plus participantsInfo "
+        "(Documentation:HTCC:API:CallResource:8.5.2), statusCodes 0-20 "
+        "(Documentation:HTCC:API:ReturnValues:8.5.2), 401 with statusCode 20, "
+        "notifications with extensions and metrics (CallsDial 8.5.2)",
+        V852_TWO_NODES: "GWS 8.5.2 on two nodes behind a sticky load balancer: the balancer "
+        "sets AWSELB and routes by it; each node has its own sessions and CSRF tokens",
+    }
 
     def __init__(self, control: EmulatorControl) -> None:
         super().__init__(control)
         self.store = GenesysCallStore()
         self.cometd = CometdHub(clock=self._now)
         self.store.add_listener(self.cometd.publish_call)
+        self.store.add_device_listener(self.cometd.publish_devices)
         control.register_token_expirer(self.vendor, self.store.expire_sessions)
+        # Refusals to answer the next matching requests with (tests: every statusCode).
+        self._refusals: list[tuple[str, GenesysApiError]] = []
+        # The balancer's affinity cookie value of each node; and the node a request
+        # without one goes to next (round robin: "the other node" for the second).
+        self.affinity = [secrets.token_hex(40).upper() for _ in range(2)]
+        self._next_node = 0
+        self.nodes_seen: list[int] = []  # the node each request went to (two-node variant)
+
+    def select_variant(self, name: str) -> None:
+        super().select_variant(name)
+        self.store.revision = REVISION_850 if name == V850 else REVISION_852
+        self.cometd.revision = self.store.revision
+
+    def refuse_next(
+        self, http_status: int, status_code: int, message: str, *, method: str = "POST"
+    ) -> None:
+        """Answer the next authenticated `method` request with this refusal (any
+        documented or undocumented statusCode), without acting on it."""
+        self._refusals.append((method, GenesysApiError(http_status, status_code, message)))
 
     def build_app(self) -> web.Application:
         app = super().build_app()
@@ -127,27 +171,39 @@ class GenesysEmulator(VendorEmulator):
 
     @web.middleware
     async def _authenticate(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        node, affinity = self._route(request)
         if not _has_demo_credentials(request):
-            # GWS documents no 401 body; we keep the envelope every answer has, with the
-            # closest documented code (3, forbidden).
-            return _json_response(
-                {"statusCode": 3, "statusMessage": "Unauthorized"},
+            # GWS documents no 401 body; we keep the envelope every answer has: 8.5.0 the
+            # closest documented code (3, forbidden), 8.5.2 its own "20 User is not
+            # authenticated. Any subsequent request should provide credentials".
+            code = 3 if self.variant == V850 else 20
+            message = "Unauthorized" if code == 3 else "User is not authenticated"
+            unauthorized = _json_response(
+                {"statusCode": code, "statusMessage": message},
                 status=401,
                 headers={"WWW-Authenticate": 'Basic realm="Genesys Web Services"'},
             )
+            if affinity is not None:
+                unauthorized.headers.add("Set-Cookie", affinity)
+            return unauthorized
         session_id = request.cookies.get(SESSION_COOKIE, "")
-        token = self.store.csrf_token(session_id) if session_id else None
+        token = self.store.csrf_token(session_id, node) if session_id else None
         opened: str | None = None  # the id of a session opened by this request
         if token is None:
-            opened, token = self.store.open_session()
+            # A node that does not know the session opens one (the CSRF filter saves a
+            # token in a new session), as on a wrong node behind the balancer.
+            opened, token = self.store.open_session(node)
         request[SESSION_KEY] = opened or session_id
         response: web.StreamResponse
+        refusal = self._refusal_for(request.method)
         if (
             request.method in ("POST", "PUT", "DELETE")
             and request.headers.get(CSRF_HEADER) != token
         ):
-            # The documented words, under the documented "forbidden" code.
+            # The documented words (CSRFProtection page), under the "forbidden" code.
             response = _refusal(GenesysApiError(403, 3, "Missing or invalid Csrf token"))
+        elif refusal is not None:
+            response = _refusal(refusal)
         else:
             try:
                 response = await handler(request)
@@ -155,7 +211,35 @@ class GenesysEmulator(VendorEmulator):
                 _stamp(exc, request.method, opened, token)
                 raise
         _stamp(response, request.method, opened, token)
+        if affinity is not None:
+            response.headers.add("Set-Cookie", affinity)
         return response
+
+    def _route(self, request: web.Request) -> tuple[int, str | None]:
+        """The node that serves `request`, and the affinity cookie to set (if any).
+
+        One node unless the two-node variant: then the balancer routes by its `AWSELB`
+        cookie; a request without a known one goes to the next node in turn (so a client
+        that drops the cookie lands on the other node: 403 for its POSTs) and is told
+        the cookie of that node."""
+        if self.variant != V852_TWO_NODES:
+            return 0, None
+        sticky = request.cookies.get(AFFINITY_COOKIE)
+        if sticky in self.affinity:
+            node = self.affinity.index(sticky)
+            self.nodes_seen.append(node)
+            return node, None
+        node = self._next_node
+        self._next_node = (node + 1) % len(self.affinity)
+        self.nodes_seen.append(node)
+        return node, f"{AFFINITY_COOKIE}={self.affinity[node]};PATH=/"
+
+    def _refusal_for(self, method: str) -> GenesysApiError | None:
+        for index, (wanted, refusal) in enumerate(self._refusals):
+            if wanted == method:
+                del self._refusals[index]
+                return refusal
+        return None
 
     async def _list_calls(self, request: web.Request) -> web.Response:
         return _json_response({"statusCode": 0, "calls": self.store.current_calls()})
@@ -189,6 +273,9 @@ class GenesysEmulator(VendorEmulator):
                 # [guess] the device's calls take only Dial here; refused as "invalid".
                 raise GenesysApiError(400, 2, f"Operation {operation} is not valid for a device")
             if user_data is not None and not isinstance(user_data, dict):
+                if self.variant != V850:
+                    # [guess] 8.5.2's "10 Input validation error" for a value of a wrong kind.
+                    raise GenesysApiError(400, 10, "Input validation error: userData")
                 raise missing_parameter("userData (an object)")
             # `location` (optional) picks the site to dial from; the emulator has one site.
             self.store.dial(

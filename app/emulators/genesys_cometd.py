@@ -1,5 +1,6 @@
 """The Genesys emulator's push channel: a Bayeux 1.0 (CometD) server, long-polling transport
-only, at `/api/v2/notifications` (VENDORS.md §5: the servlet path is a [guess]).
+only, at `/api/v2/notifications` (VENDORS.md §5 calls the path a guess; Genesys's sample
+client ErnestoGarciaGenesys/GenesysWebServicesClient, GenesysEventReceiver.cs, uses it).
 
 Clients handshake, subscribe to `/v2/me/calls` and hold a `/meta/connect` open; every change
 of a call in the store is queued for every subscribed client as a `CallStateChangeMessage`
@@ -27,6 +28,7 @@ from app.emulators.genesys_store import AGENT_DN
 
 NOTIFICATIONS_PATH = "/api/v2/notifications"
 CALLS_CHANNEL = "/v2/me/calls"
+DEVICES_CHANNEL = "/v2/me/devices"
 META_SEGMENTS = ("handshake", "connect", "subscribe", "unsubscribe", "disconnect")
 # The session of the request, set by the emulator's authentication middleware.
 SESSION_KEY = web.RequestKey("genesys_session", str)
@@ -34,14 +36,26 @@ SESSION_KEY = web.RequestKey("genesys_session", str)
 Message = dict[str, Any]
 
 
-def call_notification(call: dict[str, Any]) -> Message:
-    """The `data` GWS publishes on /v2/me/calls for a change of `call` (a call resource)."""
-    return {
+def call_notification(call: dict[str, Any], revision: str = "8.5.0") -> Message:
+    """The `data` GWS publishes on /v2/me/calls for a change of `call` (a call resource).
+    8.5.2 adds `extensions` and `metrics` blocks (en.docs.genesys.com
+    Documentation:HTCC:API:CallsDial:8.5.2 and its 8.5.2DRAFT, Notification samples)."""
+    data: Message = {
         "messageType": "CallStateChangeMessage",
         "notificationType": "StatusChange",
         "call": call,
         "phoneNumber": AGENT_DN,
     }
+    if revision != "8.5.0":
+        data["extensions"] = {"WrapUpTime": 0, "BusinessCall": 0}
+        data["metrics"] = {
+            "eventProcessing": {
+                "nodeProcessingTimeNanos": 4911602,
+                "serverGenerationTimestamp": int(time.time() * 1000),
+                "serverProcessingTimeTotalMs": 5,
+            }
+        }
+    return data
 
 
 @dataclass(eq=False)
@@ -83,6 +97,10 @@ class CometdHub:
         self.max_interval = max_interval
         self.queue_limit = queue_limit
         self.dropped = 0
+        self.revision = "8.5.0"  # the notifications' shape (see `call_notification`)
+        # The BAYEUX_BROWSER cookie each request carried (None: none): tests check that
+        # clients send it back.
+        self.browsers_seen: list[str | None] = []
         self._clients: dict[str, _Client] = {}
         self._closed = False
 
@@ -100,7 +118,14 @@ class CometdHub:
 
     def publish_call(self, call: dict[str, Any]) -> None:
         """The store's listener: every change of a call, to /v2/me/calls."""
-        self.publish(CALLS_CHANNEL, call_notification(call))
+        self.publish(CALLS_CHANNEL, call_notification(call, self.revision))
+
+    def publish_devices(self, devices: list[dict[str, Any]]) -> None:
+        """The store's device listener: a DeviceStateChangeMessage on /v2/me/devices
+        (docs.genesys.com Documentation/HTCC/latest/API/CallsMessageType, example)."""
+        self.publish(
+            DEVICES_CHANNEL, {"messageType": "DeviceStateChangeMessage", "devices": devices}
+        )
 
     def expire_clients(self) -> None:
         """Forget every client now (held connects answer 402): each must handshake again."""
@@ -132,7 +157,16 @@ class CometdHub:
             return web.Response(status=400, text="Bayeux messages must be JSON")
         messages = body if isinstance(body, list) else [body]
         replies = await self.answer(messages, request.get(SESSION_KEY, ""))
-        return web.json_response(replies, dumps=_compact_json)
+        response = web.json_response(replies, dumps=_compact_json)
+        handshook = any(
+            r.get("channel") == "/meta/handshake" and r.get("successful") for r in replies
+        )
+        # CometD's server marks the browser with a cookie at handshake, and expects it
+        # back (its multi-client detection): BAYEUX_BROWSER (VENDORS.md §6).
+        if handshook and "BAYEUX_BROWSER" not in request.cookies:
+            response.set_cookie("BAYEUX_BROWSER", secrets.token_hex(8), path="/")
+        self.browsers_seen.append(request.cookies.get("BAYEUX_BROWSER"))
+        return response
 
     async def answer(self, messages: list[Any], session: str) -> list[Message]:
         """The replies to one request's messages, a `/meta/connect` last (it may wait)."""

@@ -17,143 +17,58 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-CALLS_PATH = "/api/v2/me/calls"
-DEVICES_PATH = "/api/v2/me/devices"
-# Absolute links use the seed's host, so that the demo call is the seed's sample exactly.
-LINK_BASE = "http://127.0.0.1:8080"
-DEVICE_ID = "631608b3-ceb1-472b-ba05-2ae39555b0d1"  # the seed call's deviceUri
-AGENT_DN = "15000"  # the agent's own DN: the phone number of its device
+from app.emulators.genesys_resources import (
+    AGENT_DN,
+    CALLS_PATH,
+    CAPABILITIES,
+    DEMO_CALL_ID,
+    DEVICE_ID,
+    DEVICES_PATH,
+    LINK_BASE,
+    REVISION_850,
+    REVISION_852,
+    STATES,
+    TRANSITIONS,
+    EmulatedCall,
+    EmulatedDevice,
+    GenesysApiError,
+    call_not_found,
+    device_uri,
+    missing_parameter,
+)
 
-DEMO_CALL_ID = "01RCC3N118B1V0SL8O7GK2LAES000010"
-
-STATES = ("Dialing", "Ringing", "Established", "Held", "Released")
-# The operations valid in each state, as the call resource's `capabilities` lists them.
-CAPABILITIES: dict[str, tuple[str, ...]] = {
-    "Dialing": ("Hangup",),
-    "Ringing": ("Answer", "Hangup"),
-    "Established": (
-        "UpdateUserData",
-        "SendDtmf",
-        "InitiateConference",
-        "Hold",
-        "SingleStepTransfer",
-        "InitiateTransfer",
-        "AttachUserData",
-        "DeleteUserDataPair",
-        "SingleStepConference",
-        "DeleteUserData",
-        "Hangup",
-        "StartCallRecording",
-    ),
-    "Held": (
-        "Retrieve",
-        "Hangup",
-        "UpdateUserData",
-        "AttachUserData",
-        "DeleteUserDataPair",
-        "DeleteUserData",
-        "SendDtmf",
-    ),
-    "Released": (),
-}
-# Where an accepted operation leads once the switch has carried it out; the other
-# capabilities are accepted without changing the emulated call.
-TRANSITIONS: dict[str, str] = {
-    "Answer": "Established",
-    "Hold": "Held",
-    "Retrieve": "Established",
-    "Hangup": "Released",
-}
+# Re-exported: the emulator's HTTP layer and the tests know them from here.
+__all__ = [
+    "AGENT_DN",
+    "CALLS_PATH",
+    "CAPABILITIES",
+    "DEMO_CALL_ID",
+    "DEVICES_PATH",
+    "DEVICE_ID",
+    "LINK_BASE",
+    "REVISION_850",
+    "REVISION_852",
+    "STATES",
+    "GenesysApiError",
+    "GenesysCallStore",
+    "call_not_found",
+    "device_uri",
+    "missing_parameter",
+]
 
 # [guess] A DN of the agent's own switch: a few digits, no "+". Anything else is dialled
 # out of the switch (callType "Outbound").
 _INTERNAL_NUMBER = re.compile(r"[0-9]{1,6}")
 
 CallListener = Callable[[dict[str, Any]], None]
-
-
-def device_uri(device_id: str) -> str:
-    return f"{LINK_BASE}/api/v2/devices/{device_id}"
-
-
-class GenesysApiError(Exception):
-    """A refused request: its HTTP status and the body's `statusCode` and `statusMessage`."""
-
-    def __init__(self, http_status: int, status_code: int, status_message: str) -> None:
-        super().__init__(status_message)
-        self.http_status = http_status
-        self.status_code = status_code
-        self.status_message = status_message
-
-
-def call_not_found() -> GenesysApiError:
-    # [guess] VENDORS.md documents statusCode 6 only; the HTTP 404 is our guess.
-    return GenesysApiError(404, 6, "Call not found")
-
-
-def missing_parameter(what: str) -> GenesysApiError:
-    return GenesysApiError(400, 1, f"Missing required parameter {what}")
-
-
-@dataclass
-class EmulatedDevice:
-    id: str
-    phone_number: str
-    state: str = "Active"
-
-    def resource(self) -> dict[str, Any]:
-        # [guess] GWS's device resource has more (userState, e164Number, telephonyNetwork,
-        # capabilities...); only what identifies the device and says it can dial is kept.
-        return {"id": self.id, "deviceState": self.state, "phoneNumber": self.phone_number}
-
-
-@dataclass
-class EmulatedCall:
-    id: str
-    state: str
-    conn_id: str
-    device_id: str
-    participants: list[dict[str, Any]]
-    dnis: str
-    call_type: str
-    user_data: dict[str, Any]
-    started_at: float
-    released_at: float | None = None
-    fixed_duration: str | None = None
-
-    def resource(self, now: float) -> dict[str, Any]:
-        """The call resource exactly as GWS serves it (the seed's keys, in its order)."""
-        if self.fixed_duration is not None:
-            duration = self.fixed_duration
-        else:
-            end = self.released_at if self.released_at is not None else now
-            duration = str(max(0, int(end - self.started_at)))
-        return {
-            "id": self.id,
-            "state": self.state,
-            "callUuid": self.id,
-            "connId": self.conn_id,
-            "deviceUri": device_uri(self.device_id),
-            "participants": copy.deepcopy(self.participants),
-            "dnis": self.dnis,
-            "callType": self.call_type,
-            "capabilities": list(CAPABILITIES[self.state]),
-            "userData": copy.deepcopy(self.user_data),
-            "duration": duration,
-            "mute": "Off",
-            "recordingState": "Stopped",
-            "supervisorListeningIn": False,
-            "monitoredUserMuted": False,
-            "monitoring": False,
-            "uri": f"{LINK_BASE}{CALLS_PATH}/{self.id}",
-            "path": f"/calls/{self.id}",
-        }
+DeviceListener = Callable[[list[dict[str, Any]]], None]
 
 
 @dataclass
 class _Session:
     csrf_token: str
     last_used: float
+    node: int
 
 
 class GenesysCallStore:
@@ -186,7 +101,9 @@ class GenesysCallStore:
         self._devices: dict[str, EmulatedDevice] = {}
         self._sessions: dict[str, _Session] = {}
         self._listeners: list[CallListener] = []
+        self._device_listeners: list[DeviceListener] = []
         self._serial = 10  # the demo call's, the last six digits of its id
+        self.revision = REVISION_850  # how call resources are written
         self.add_device(device_id=DEVICE_ID, phone_number=AGENT_DN)
 
     # -- devices ----------------------------------------------------------------------------
@@ -197,10 +114,25 @@ class GenesysCallStore:
         """Give the agent a device (GWS devices have uuid ids) and return its resource."""
         device = EmulatedDevice(device_id or str(uuid.uuid4()), phone_number, state)
         self._devices[device.id] = device
+        self._devices_changed()
         return device.resource()
+
+    def set_device_state(self, device_id: str, state: str) -> None:
+        self._devices[device_id].state = state
+        self._devices_changed()
 
     def remove_device(self, device_id: str) -> None:
         del self._devices[device_id]
+        self._devices_changed()
+
+    def add_device_listener(self, listener: DeviceListener) -> None:
+        """`listener` gets every device resource after any device change (GWS sends the
+        whole `devices` array in a DeviceStateChangeMessage)."""
+        self._device_listeners.append(listener)
+
+    def _devices_changed(self) -> None:
+        for listener in list(self._device_listeners):
+            listener(self.devices())
 
     def devices(self) -> list[dict[str, Any]]:
         return [device.resource() for device in self._devices.values()]
@@ -278,13 +210,13 @@ class GenesysCallStore:
 
     def get(self, call_id: str) -> dict[str, Any] | None:
         call = self._calls.get(call_id)
-        return None if call is None else call.resource(self.clock())
+        return None if call is None else call.resource(self.clock(), self.revision)
 
     def current_calls(self) -> list[dict[str, Any]]:
         """The list endpoint's calls: all but those released longer than the retention ago."""
         now = self.clock()
         return [
-            call.resource(now)
+            call.resource(now, self.revision)
             for call in self._calls.values()
             if call.released_at is None or now - call.released_at < self.released_retention
         ]
@@ -334,7 +266,7 @@ class GenesysCallStore:
             self.set_state(call_id, target)
 
     def _changed(self, call: EmulatedCall) -> dict[str, Any]:
-        resource = call.resource(self.clock())
+        resource = call.resource(self.clock(), self.revision)
         for listener in list(self._listeners):
             listener(copy.deepcopy(resource))
         return resource
@@ -346,17 +278,25 @@ class GenesysCallStore:
 
     # -- sessions -------------------------------------------------------------------------------
 
-    def open_session(self) -> tuple[str, str]:
-        """A new session: its JSESSIONID and the CSRF token bound to it."""
-        session_id = secrets.token_hex(16).upper()
-        token = secrets.token_urlsafe(24)
-        self._sessions[session_id] = _Session(token, self.clock())
+    def open_session(self, node: int = 0) -> tuple[str, str]:
+        """A new session on Web Services node `node`: its JSESSIONID and CSRF token.
+
+        Jetty (GWS's servlet container) writes session ids with the node's worker name
+        before and after them, `node0<id>.node0` (VENDORS.md §6); the CSRF token is a
+        uuid, as in the CSRFProtection page's `4a92be65-ec55-4aa2-b9df-9518fd870f2f`."""
+        session_id = f"node{node}{_random_text(_JETTY_ALPHABET, 26)}.node{node}"
+        token = str(uuid.uuid4())
+        self._sessions[session_id] = _Session(token, self.clock(), node)
         return session_id, token
 
-    def csrf_token(self, session_id: str) -> str | None:
-        """The CSRF token of a live session (which this use keeps alive), else None."""
+    def csrf_token(self, session_id: str, node: int = 0) -> str | None:
+        """The CSRF token of a live session of `node` (which this use keeps alive), else
+        None: a node knows only its own sessions. Sessions idle longer than
+        `session_timeout` (sessionMaxInactiveInterval, 1800 s by default) are gone."""
         session = self._sessions.get(session_id)
         now = self.clock()
+        if session is not None and session.node != node:
+            return None
         if session is None or now - session.last_used > self.session_timeout:
             self._sessions.pop(session_id, None)
             return None
@@ -385,6 +325,9 @@ def _participant(number: str) -> dict[str, Any]:
         "phoneNumber": number,
         "digits": number.removeprefix("+"),
     }
+
+
+_JETTY_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def _random_text(alphabet: str, length: int) -> str:

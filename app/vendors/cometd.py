@@ -221,8 +221,16 @@ class BayeuxClient:
                 continue
             if item.get("channel") == channel and reply is None:
                 reply = item
-            elif item.get("channel") == self.channel and isinstance(item.get("data"), dict):
-                self._received.append(item["data"])
+            elif item.get("channel") == self.channel:
+                if isinstance(item.get("data"), dict):
+                    self._received.append(item["data"])
+                else:
+                    # Skipped, never fatal: the stream outlives any one message.
+                    logger.warning(
+                        "%s push: a message on %s without a data object; skipped",
+                        self._vendor,
+                        self.channel,
+                    )
         if reply is None:
             raise self._unavailable(f"answered {channel} without a reply to it")
         return reply

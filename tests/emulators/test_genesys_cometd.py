@@ -17,7 +17,7 @@ from app.emulators.base import DEMO_CREDENTIALS
 from app.emulators.control import Fault
 from app.emulators.genesys import GenesysEmulator
 from app.emulators.genesys_cometd import CALLS_CHANNEL, CometdHub
-from app.emulators.genesys_store import DEMO_CALL_ID, GenesysCallStore
+from app.emulators.genesys_store import DEMO_CALL_ID, DEVICE_ID, GenesysCallStore
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer
 
@@ -359,3 +359,19 @@ async def test_server_shutdown_ends_held_connects() -> None:
             assert reply["successful"] is True
     finally:
         await server.close()
+
+
+async def test_device_changes_are_published_on_the_devices_channel(
+    bayeux: Bayeux, hub: CometdHub, store: GenesysCallStore
+) -> None:
+    client_id = await bayeux.client_id()
+    [reply] = await bayeux.post(
+        {"channel": "/meta/subscribe", "clientId": client_id, "subscription": "/v2/me/devices"},
+        segment="subscribe",
+    )
+    assert reply["successful"] is True
+    store.set_device_state(DEVICE_ID, "Inactive")
+    _, event = await bayeux.post(connect(client_id))
+    assert event["channel"] == "/v2/me/devices"
+    assert event["data"]["messageType"] == "DeviceStateChangeMessage"
+    assert event["data"]["devices"][0]["deviceState"] == "Inactive"

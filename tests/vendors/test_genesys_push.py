@@ -127,7 +127,7 @@ async def test_stream_starts_with_the_listed_calls_then_pushes_each_change(
         first = await stream.next()
         assert first == call_from_wire(store.get(DEMO_CALL_ID))  # type: ignore[arg-type]
         held = store.set_state(DEMO_CALL_ID, "Held")
-        assert await stream.next() == call_from_wire(held)  # type: ignore[arg-type]
+        assert await stream.next() == call_from_wire(held)
         store.set_state(DEMO_CALL_ID, "Established")
         assert (await stream.next()).state is CallState.CONNECTED
 
