@@ -48,6 +48,16 @@ class VendorAdapter(Protocol):
 
 
 @runtime_checkable
+class LongPolls(Protocol):
+    """An adapter whose vendor holds a status request until the call changes (Oracle's
+    Get Call Status with `waitperiod`): a watcher asks once per change, not per interval."""
+
+    async def wait_for_change(self, native_id: str, wait: float) -> FetchResult:
+        """The call once it changed, or as it is after at most `wait` seconds."""
+        ...
+
+
+@runtime_checkable
 class FindsPlacedCalls(Protocol):
     """An adapter whose vendor lists calls (Genesys, VoipNow) can look for a call that it
     may have placed when the answer to the request was lost."""

@@ -85,6 +85,9 @@ class Settings:
     max_body_bytes: int = 1_000_000
     broadcast_url: str = "memory://"
     poll_interval: float = 1.0
+    # Vendors whose status read is a long poll (Oracle, `waitperiod`): a watcher's read
+    # may be held this long, answered at once on a change; 0 polls every poll_interval.
+    long_poll: float = 20.0
     watch_grace: float = 5.0
     lease_ttl: float = 5.0
     ws_max_subscriptions: int = 100

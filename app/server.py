@@ -66,6 +66,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         poll_interval=settings.poll_interval,
         grace=settings.watch_grace,
         lease_ttl=settings.lease_ttl,
+        long_poll=settings.long_poll,
     )
     control = CallControl(
         adapters,

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
-from app.adapters import Adapters
+from app.adapters import Adapters, LongPolls
 from app.calls import CallId, CallSnapshot, CallState, Vendor
 from app.errors import CallNotFound, SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
@@ -61,6 +61,7 @@ class Watcher:
         known_limit: int = 10_000,
         restart_backoff: float = 0.5,
         restart_backoff_max: float = 30.0,
+        long_poll: float = 0.0,
     ) -> None:
         self.adapters = adapters
         self.bus = bus
@@ -78,6 +79,7 @@ class Watcher:
         self._known_limit = known_limit
         self.leased: set[str] = set()  # leases this instance holds and observes under
         self.restart_backoff = restart_backoff
+        self.long_poll = long_poll  # seconds a long-polling vendor may hold a read; 0: off
         self.restart_backoff_max = restart_backoff_max
         self.restarts = 0  # observers restarted after a failure (tests, metrics)
 
@@ -296,10 +298,16 @@ class Watcher:
         """Poll one call until it ends. Oracle's `hasChanged` only tells about the
         previous poller, and queries poll too, so states are compared here."""
         adapter = self.adapters[call_id.vendor]
+        long_poll = adapter if isinstance(adapter, LongPolls) and self.long_poll > 0 else None
         while True:
             pause = self.poll_interval
             try:
-                [result] = await adapter.fetch_many([call_id.native])
+                if long_poll is not None:
+                    # The vendor answers when the call changes: ask again at once.
+                    result = await long_poll.wait_for_change(call_id.native, self.long_poll)
+                    pause = 0.0
+                else:
+                    [result] = await adapter.fetch_many([call_id.native])
             except SwitchboardError as failed:
                 logger.info("watch %s: %s", call_id, failed.message)
                 pause = _backoff(failed, pause)

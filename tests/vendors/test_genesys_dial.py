@@ -12,7 +12,7 @@ from app.calls import CallState, Capability, Vendor
 from app.emulators.control import Fault
 from app.emulators.genesys import GenesysEmulator
 from app.emulators.genesys_store import DEMO_CALL_ID, DEVICE_ID, LINK_BASE, GenesysCallStore
-from app.errors import BadUserInput, InvalidState, VendorConnectionLost, VendorUnavailable
+from app.errors import BadUserInput, InvalidState, OutcomeUnknown, VendorUnavailable
 from app.vendors.genesys import GenesysAdapter
 from tests.conftest import EmulatorServer, VendorHttpFactory
 from tests.vendors.test_genesys import (
@@ -144,10 +144,11 @@ async def test_start_call_that_never_appears_is_an_unknown_outcome(
     store.apply_operations = False  # GWS accepts the Dial, and no call comes of it
     # GWS accepted the Dial: the call may exist. Not a plain timeout, which a client might
     # take as "nothing happened" and retry (dialling twice): the outcome is unknown.
-    with pytest.raises(VendorConnectionLost) as caught:
+    with pytest.raises(OutcomeUnknown) as caught:
         await adapter.start_call(StartCall(vendor=Vendor.GENESYS, to="5001"))
     assert "accepted the Dial but the call did not appear" in caught.value.message
     assert "outcome unknown" in caught.value.message
+    assert caught.value.extensions["retrySafe"] is False
     assert requests(emulator_server, "POST", DIAL) == 1
     assert requests(emulator_server, "GET", CALLS) >= 2
 

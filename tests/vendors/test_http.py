@@ -13,7 +13,8 @@ from app.errors import VendorConnectionLost, VendorTimeout, VendorUnavailable
 from app.vendors.http import VendorHttp, VendorResponse
 from tests.conftest import EmulatorServer, VendorHttpFactory
 
-STATUS = "/call/2.0/1TfU02Xfme2GMuzfUh0rkdgvz4/status"
+# waitperiod=0: Get Call Status is a long poll (30 s by default when nothing changed).
+STATUS = "/call/2.0/1TfU02Xfme2GMuzfUh0rkdgvz4/status?waitperiod=0"
 
 
 async def test_requests_beyond_the_cap_wait_for_a_connection(

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import re
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from app.adapters import AdapterBase, FetchResult, StartCall
@@ -15,8 +16,8 @@ from app.errors import (
     BadUserInput,
     CallNotFound,
     InvalidState,
+    OutcomeUnknown,
     SwitchboardError,
-    VendorConnectionLost,
     VendorUnavailable,
 )
 from app.vendors.genesys import push
@@ -105,7 +106,7 @@ class GenesysAdapter(AdapterBase):
         announced by a notification), so unless the answer names the call, it is found by
         listing: the one absent before the Dial whose DNIS or participant is the
         destination. Once GWS accepted the Dial, no failure is answered as if nothing had
-        happened: a call that cannot be found is `VendorConnectionLost` (outcome unknown).
+        happened: a call that cannot be found is `OutcomeUnknown`.
         """
         destination = request.to
         if DESTINATION.fullmatch(destination) is None:
@@ -139,6 +140,21 @@ class GenesysAdapter(AdapterBase):
             if named is not None:
                 return named
             return await self._find_dialled(known, destination)
+
+    async def find_placed_call(self, request: StartCall, since: datetime) -> GenesysCall | None:
+        """After a Dial whose answer was lost: the live call to `request.to` that GWS lists
+        (the newest listed, as GWS lists calls in order), if any. `since` is not used: the
+        call resource has no creation time in either revision."""
+        found: GenesysCall | None = None
+        for native_id, wire in await self._list_calls():
+            call = _mapped(wire, native_id)
+            if (
+                isinstance(call, GenesysCall)
+                and call.state is not CallState.ENDED
+                and dialled(call, request.to)
+            ):
+                found = call
+        return found
 
     async def call_events(self) -> AsyncGenerator[GenesysCall, None]:
         """Every change of the agent's calls as GWS pushes it (CometD, `/v2/me/calls`), until
@@ -226,7 +242,7 @@ class GenesysAdapter(AdapterBase):
                         pass  # a list that failed: the next one may not
                     await asyncio.sleep(FIND_INTERVAL)
         except (TimeoutError, SwitchboardError):  # also a list request's own VendorTimeout
-            raise VendorConnectionLost(
+            raise OutcomeUnknown(
                 f"genesys accepted the Dial but the call did not appear within "
                 f"{self._http.timeout:g} s: it may have been placed (outcome unknown).",
                 vendor=self.vendor.value,
