@@ -9,7 +9,8 @@ Setup (all on 127.0.0.1, free ports):
     lease keys), no persistence;
   - the emulators: `python -m app emulate --no-simulate` (bench/lib/setup.py);
   - two gateways, `python -m app`, both with SWITCHBOARD_BROADCAST_URL=redis://...
-    and SWITCHBOARD_POLL_INTERVAL=0.5 (the rest default: lease TTL 5 s);
+    and SWITCHBOARD_POLL_INTERVAL=0.5, SWITCHBOARD_LONG_POLL=0 (the rest default: lease
+    TTL 5 s);
   - S websocket subscribers (bench/b3_client.py's `Subscriber`, in this process), half
     on each gateway, all on the Oracle demo call oracle:1TfU02Xfme2GMuzfUh0rkdgvz4
     (connected; Oracle has no push, so it is polled).
@@ -68,7 +69,13 @@ def start_gateways(
     procs: Processes, emulators: str, bus_url: str, count: int = 2
 ) -> list[tuple[subprocess.Popen[bytes], str]]:
     env = switchboard_env(emulators)
-    env.update(SWITCHBOARD_BROADCAST_URL=bus_url, SWITCHBOARD_POLL_INTERVAL=str(INTERVAL))
+    # Plain polling (no long poll): B4 measures that one instance polls a call, once per
+    # interval, whatever the number of subscribers.
+    env.update(
+        SWITCHBOARD_BROADCAST_URL=bus_url,
+        SWITCHBOARD_POLL_INTERVAL=str(INTERVAL),
+        SWITCHBOARD_LONG_POLL="0",
+    )
     gateways = []
     for k in range(count):
         port = free_port()
@@ -185,6 +192,7 @@ redis-server --bind 127.0.0.1 --port R --save '' --appendonly no
 python -m app emulate --no-simulate --host 127.0.0.1 --port E
 SWITCHBOARD_*_URL=http://127.0.0.1:E/<vendor> (+ demo credentials) SWITCHBOARD_SIMULATE=0 \\
   SWITCHBOARD_BROADCAST_URL=redis://127.0.0.1:R/0 SWITCHBOARD_POLL_INTERVAL={INTERVAL} \\
+  SWITCHBOARD_LONG_POLL=0 \\
   python -m app --host 127.0.0.1 --port A   # and again on port B
 GET /_emulator/requests  # after DELETE /_emulator/requests and the window
 ```
