@@ -54,6 +54,20 @@ class VendorResponse:
             ) from None
 
 
+@dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """One request as the adapter asked for it; `limit`: its deadline in seconds."""
+
+    method: str
+    path: str
+    params: Mapping[str, str] | None
+    json_body: Any
+    form: Mapping[str, str] | None
+    headers: Mapping[str, str] | None
+    idempotent: bool
+    limit: float
+
+
 class VendorHttp:
     """HTTP to one vendor's base URL. Adapters say what to send; this says how."""
 
@@ -146,42 +160,35 @@ class VendorHttp:
         `request_timeout` (seconds) replaces the vendor's total timeout for this request only,
         e.g. for a long poll that the vendor holds open on purpose.
         """
-        if idempotent is None:
-            idempotent = method == "GET"
+        outgoing = _Outgoing(
+            method,
+            path,
+            params,
+            json_body,
+            form,
+            headers,
+            method == "GET" if idempotent is None else idempotent,
+            self.timeout if request_timeout is None else request_timeout,
+        )
         if tracing.enabled():
             attributes = {"vendor": self.vendor.value, "http.request.method": method}
             # The path only: query strings may hold credentials (Verba apiKey and token).
             attributes["url.path"] = path
             with tracing.span(f"{self.vendor.value} {method}", attributes):
-                return await self._request(
-                    method, path, params, json_body, form, headers, idempotent, request_timeout
-                )
-        return await self._request(
-            method, path, params, json_body, form, headers, idempotent, request_timeout
-        )
+                return await self._request(outgoing)
+        return await self._request(outgoing)
 
-    async def _request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        form: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        idempotent: bool,
-        request_timeout: float | None,
-    ) -> VendorResponse:
+    async def _request(self, outgoing: _Outgoing) -> VendorResponse:
+        method = outgoing.method
         # Reads may probe a half-open breaker; commands never do (app/vendors/breaker.py).
         try:
-            probe = self.breaker.admit(probe=idempotent)
+            probe = self.breaker.admit(probe=outgoing.idempotent)
         except VendorUnavailable:
             self._count(method, "breaker_open")
             raise
         started = time.perf_counter()
         try:
-            response = await self._exchange(
-                method, path, params, json_body, form, headers, idempotent, request_timeout
-            )
+            response = await self._exchange(outgoing)
         except VendorError as failed:  # timeouts, lost or refused connections
             self.breaker.failed(failed.code, probe=probe)
             self._count(method, _failure_kind(failed), started)
@@ -210,22 +217,12 @@ class VendorHttp:
                 timer = self._timers[method] = VENDOR_SECONDS.labels(self.vendor.value, method)
             timer.observe(time.perf_counter() - started)
 
-    async def _exchange(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        form: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        idempotent: bool,
-        request_timeout: float | None,
-    ) -> VendorResponse:
-        attempts = 2 if idempotent else 1
-        limit = self.timeout if request_timeout is None else request_timeout
+    async def _exchange(self, outgoing: _Outgoing) -> VendorResponse:
+        method, path, limit = outgoing.method, outgoing.path, outgoing.limit
+        attempts = 2 if outgoing.idempotent else 1
         for attempt in range(1, attempts + 1):
             try:
-                response = await self._send(method, path, params, json_body, form, headers, limit)
+                response = await self._send(outgoing)
             except aiohttp.ClientConnectorError as exc:
                 # No connection was made: the request never reached the vendor (a command
                 # here is refused, not lost — it did not act).
@@ -251,16 +248,8 @@ class VendorHttp:
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str] | None,
-        json_body: Any,
-        form: Mapping[str, str] | None,
-        headers: Mapping[str, str] | None,
-        limit: float,
-    ) -> VendorResponse:
+    async def _send(self, outgoing: _Outgoing) -> VendorResponse:
+        method, path, headers = outgoing.method, outgoing.path, outgoing.headers
         started = time.perf_counter()
         if tracing.enabled():
             headers = dict(headers or {})
@@ -269,14 +258,14 @@ class VendorHttp:
         # `limit` seconds, however busy the vendor's queue is.
         session = self.session
         async with (
-            asyncio.timeout(limit),
+            asyncio.timeout(outgoing.limit),
             self._admission,
             session.request(
                 method,
                 self.base_url + path,
-                params=params,
-                json=json_body,
-                data=form,
+                params=outgoing.params,
+                json=outgoing.json_body,
+                data=outgoing.form,
                 headers=headers,
             ) as raw,
         ):
