@@ -193,7 +193,7 @@ class Page:
             raise RuntimeError(f"{expression}: {answer['exceptionDetails']}")
         return answer["result"].get("value")
 
-    async def wait_for(self, expression: str, *, timeout: float) -> Any:
+    async def wait_for(self, expression: str, *, timeout: float) -> Any:  # noqa: ASYNC109
         """The first truthy value of `expression`, polled; AssertionError past `timeout`."""
         deadline = time.monotonic() + timeout
         value = None
@@ -230,7 +230,7 @@ class Page:
     async def screenshot(self, path: Path) -> None:
         shot = await self.send("Page.captureScreenshot", format="png")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
+        path.write_bytes(base64.b64decode(shot["data"]))  # noqa: ASYNC240
 
     def foreign_requests(self) -> list[str]:
         """Requests that went anywhere but 127.0.0.1 (data: URLs stay in the page)."""
