@@ -81,7 +81,7 @@ web-assets:
 # The README's screenshots (docs/*.png), taken by the browser tests.
 screenshots: install $(BROWSER_STAMP)
 	SWITCHBOARD_SCREENSHOTS=docs $(PY) -m pytest -q -p no:randomly tests/web/test_browser.py \
-		-k "capabilities or example_query"
+		-k "held_within or example_query"
 
 # docker-compose.yml's supergraph: schema.graphql composed (Apollo's composer) with the
 # subgraph URL the compose file's instances answer to.

@@ -9,6 +9,7 @@ a tab and checks what a person sees; every request the page made must have gone 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -21,12 +22,14 @@ import pytest
 from starlette.types import Receive, Scope, Send
 
 from app.calls import Vendor
+from app.emulators import Fault
 from app.server import create_app
 from tests.asgi import serve_asgi
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway, gateway_settings, serve_gateway
 from tests.web.browser import Browser, Page
+from tests.web.relay import Relay
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -74,7 +77,7 @@ def assert_loopback_only(page: Page) -> None:
 
 
 async def test_wallboard_shows_the_demo_calls_with_their_capabilities(
-    chromium: Browser, gateway: Gateway, tmp_path: Path
+    chromium: Browser, gateway: Gateway
 ) -> None:
     async with chromium.page() as page:
         await open_wallboard(page, gateway.url)
@@ -101,12 +104,11 @@ async def test_wallboard_shows_the_demo_calls_with_their_capabilities(
             f"getComputedStyle({row(GENESYS)}.querySelector('.state')).backgroundColor"
         )
         assert colour == "rgb(27, 135, 63)"  # --connected
-        await page.screenshot(screenshot_path(tmp_path, "wallboard.png"))
         assert_loopback_only(page)
 
 
 async def test_hold_clicked_in_the_page_turns_the_row_held_within_a_second(
-    chromium: Browser, gateway: Gateway
+    chromium: Browser, gateway: Gateway, tmp_path: Path
 ) -> None:
     async with chromium.page() as page:
         await open_wallboard(page, gateway.url)
@@ -124,6 +126,7 @@ async def test_hold_clicked_in_the_page_turns_the_row_held_within_a_second(
             "query($id: ID!) { call(id: $id) { state } }", {"id": GENESYS}
         )
         assert answer["data"]["call"]["state"] == "HELD"  # at the vendor, not only the page
+        await page.screenshot(screenshot_path(tmp_path, "wallboard.png"))
         assert_loopback_only(page)
 
 
@@ -143,24 +146,50 @@ async def test_a_change_made_through_the_api_appears_without_reload(
         assert_loopback_only(page)
 
 
-async def test_a_failed_command_shows_its_code(chromium: Browser, gateway: Gateway) -> None:
+async def test_a_refused_command_shows_its_code(chromium: Browser, gateway: Gateway) -> None:
     async with chromium.page() as page:
         await open_wallboard(page, gateway.url)
-        # The call ends behind the page's back (at the vendor, through the API), so the
-        # page still offers Hold: switchboard refuses it with a code the page shows.
-        await page.evaluate("window.__stale = true")
-        await gateway.client.execute(
-            "mutation($id: ID!) { hangupCall(id: $id) { state } }", {"id": GENESYS}
+        gateway.control.set_fault("genesys", Fault(status=503, methods=("POST",)))
+        await page.click(button(GENESYS, "HOLD"))
+        shown = await page.wait_for(
+            "document.querySelector('#errors .error[data-code=VENDOR_UNAVAILABLE]')?.textContent",
+            timeout=5,
         )
-        await page.wait_for(f"{row_state(GENESYS)} === 'ENDED' || !{row(GENESYS)}", timeout=5)
-        # A command on a call that is gone, from the page's own client.
-        await page.evaluate(
-            "import('/static/wallboard/api.js').then(api => api.execute("
-            f"'mutation($id: ID!) {{ holdCall(id: $id) {{ id }} }}', {{id: {json.dumps(GENESYS)}}}"
-            ")).catch(failure => window.__failure = [failure.code, failure.message])"
+        assert shown.startswith(f"VENDOR_UNAVAILABLE HOLD {GENESYS}: ")
+        # The row is as it was, its buttons on again.
+        assert await page.evaluate(row_state(GENESYS)) == "CONNECTED"
+        await page.wait_for(
+            f"!document.querySelector({json.dumps(button(GENESYS, 'HOLD'))}).disabled", timeout=2
         )
-        code, _ = await page.wait_for("window.__failure", timeout=5)
-        assert code in ("INVALID_STATE", "NOT_FOUND")
+        assert_loopback_only(page)
+
+
+async def test_it_reconnects_by_itself_and_resumes(chromium: Browser, gateway: Gateway) -> None:
+    relay = Relay(int(gateway.url.rsplit(":", 1)[1]))
+    port = await relay.start()
+    try:
+        async with chromium.page() as page:
+            await open_wallboard(page, f"http://127.0.0.1:{port}")
+            relay.refusing = True
+            relay.cut()
+            await page.wait_for(
+                "document.querySelector('#status').dataset.status === 'reconnecting'", timeout=5
+            )
+            # Changed while the page cannot hear: it must catch up once back.
+            await gateway.client.execute(HOLD, {"id": GENESYS})
+            await asyncio.sleep(0.5)  # a few refused attempts (backoff), then the way back
+            relay.refusing = False
+            await page.wait_for(
+                "document.querySelector('#status').dataset.status === 'live'", timeout=10
+            )
+            await page.wait_for(f"{row_state(GENESYS)} === 'HELD'", timeout=5)
+            # And the subscription is back: a later change arrives as an event.
+            await gateway.client.execute(HOLD, {"id": VOIPNOW})
+            await page.wait_for(f"{row_state(VOIPNOW)} === 'HELD'", timeout=5)
+            assert sum(u.startswith("ws://") for u in page.requests) >= 2
+            assert page.foreign_requests() == []
+    finally:
+        await relay.close()
 
 
 class RequireBearer:
