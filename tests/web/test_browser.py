@@ -130,6 +130,22 @@ async def test_hold_clicked_in_the_page_turns_the_row_held_within_a_second(
         assert_loopback_only(page)
 
 
+async def test_hang_up_asks_for_a_second_click(chromium: Browser, gateway: Gateway) -> None:
+    hangup = button(VOIPNOW, "HANGUP")
+    async with chromium.page() as page:
+        await open_wallboard(page, gateway.url)
+        await page.click(hangup)
+        label = f"document.querySelector({json.dumps(hangup)}).textContent"
+        assert await page.evaluate(label) == "Confirm hang up"
+        answer = await gateway.client.execute(
+            "query($id: ID!) { call(id: $id) { state } }", {"id": VOIPNOW}
+        )
+        assert answer["data"]["call"]["state"] == "CONNECTED"  # nothing sent yet
+        await page.click(hangup)
+        await page.wait_for(f"{row_state(VOIPNOW)} === 'ENDED' || !{row(VOIPNOW)}", timeout=5)
+        assert_loopback_only(page)
+
+
 async def test_a_change_made_through_the_api_appears_without_reload(
     chromium: Browser, gateway: Gateway
 ) -> None:

@@ -3,6 +3,14 @@ import { COMMANDS } from "./operations.js";
 
 // An ENDED call stays (greyed) this long, then leaves the board.
 const ENDED_LINGER_MS = 5_000;
+// How long a first click on "Hang up" waits for the second.
+const HANGUP_CONFIRM_MS = 4_000;
+
+function disarm(button, label) {
+  clearTimeout(button.armedTimer);
+  delete button.dataset.armed;
+  button.textContent = label;
+}
 
 export function agentLine(call) {
   switch (call.__typename) {
@@ -107,7 +115,18 @@ export class Board {
       button.type = "button";
       button.textContent = label;
       button.dataset.capability = capability;
-      button.addEventListener("click", () => this.onCommand(id, mutation, capability));
+      button.addEventListener("click", () => {
+        // Hanging up cannot be undone: the first click arms the button for a few seconds,
+        // the second one sends the command.
+        if (capability === "HANGUP" && !button.dataset.armed) {
+          button.dataset.armed = "1";
+          button.textContent = "Confirm hang up";
+          button.armedTimer = setTimeout(() => disarm(button, label), HANGUP_CONFIRM_MS);
+          return;
+        }
+        disarm(button, label);
+        this.onCommand(id, mutation, capability);
+      });
       row.querySelector(".actions").append(button);
       row.buttons[capability] = button;
     }
