@@ -164,6 +164,14 @@ async def test_large_assets_are_sent_compressed_to_who_accepts_it(gateway: Gatew
     assert int(packed.headers["content-length"]) < int(plain.headers["content-length"]) / 2
 
 
+async def test_the_wallboard_page_allows_only_its_own_origin(gateway: Gateway) -> None:
+    response = await fetch(gateway, "/")
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy
+    assert "connect-src 'self'" in policy
+    assert "http" not in policy  # no other origin named
+
+
 @pytest.mark.parametrize(
     "path",
     [
