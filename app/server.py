@@ -29,6 +29,7 @@ from app.live.leases import leases_for
 from app.live.watcher import Watcher
 from app.metrics import Sample, StateCollector, exposition
 from app.vendors.registry import build_adapters
+from app.web import web_routes
 
 
 @dataclass
@@ -159,6 +160,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *web_routes(),
         ],
         lifespan=lifespan,
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +25,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from app.errors import INTERNAL_SERVER_ERROR
 from app.graphql.context import Context
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
+from app.web.graphiql import graphiql_page
 
 # What GraphiQL opens with: the demo calls of all five vendors in one request.
 EXAMPLE_QUERY = """\
@@ -57,8 +57,6 @@ query DemoCalls {
 
 logger = logging.getLogger("switchboard.graphql")
 
-_EXAMPLE_QUERY_JS = re.compile(r"const EXAMPLE_QUERY = `.*?`;", re.DOTALL)
-
 
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's HTTP view with our context and our GraphiQL start page."""
@@ -68,10 +66,8 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.context = context
-        self._ide_html = _EXAMPLE_QUERY_JS.sub(
-            lambda _: f"const EXAMPLE_QUERY = {json.dumps(EXAMPLE_QUERY)};",
-            self.graphql_ide_html,
-        )
+        # Our page, not Strawberry's: its assets are served by us, not loaded from a CDN.
+        self._ide_html = graphiql_page(EXAMPLE_QUERY)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
