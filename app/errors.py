@@ -5,6 +5,7 @@
      ├── CallNotFound                     NOT_FOUND
      ├── NotSupported                     NOT_SUPPORTED
      ├── InvalidState                     INVALID_STATE
+     ├── CostTooHigh                      COST_ESTIMATED_TOO_EXPENSIVE (demand control)
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
           │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
@@ -60,6 +61,28 @@ class NotSupported(SwitchboardError):
 
 class InvalidState(SwitchboardError):
     code = "INVALID_STATE"
+
+
+class CostTooHigh(SwitchboardError):
+    """The operation would make more vendor requests than allowed (app/graphql/cost.py).
+
+    Apollo Router's code and extensions (`cost.estimated`, `cost.max`, dotted keys, as its
+    demand control sends them), and the same numbers as one `cost` object, as Hive
+    Gateway sends them."""
+
+    code = "COST_ESTIMATED_TOO_EXPENSIVE"
+
+    def __init__(self, *, estimated: int, maximum: int) -> None:
+        details: dict[str, Any] = {
+            "cost.estimated": estimated,
+            "cost.max": maximum,
+            "cost": {"estimated": estimated, "max": maximum},
+        }
+        super().__init__(
+            f"query estimated cost {estimated} exceeded configured maximum {maximum} "
+            "(vendor requests)",
+            **details,
+        )
 
 
 class VendorError(SwitchboardError):
