@@ -100,6 +100,21 @@ class Settings:
     log_format: str = ""  # json | text; unset: json unless stderr is a terminal
     introspection: bool = True
     simulate: bool = True
+    # Hostile input (README, "Limits and error codes"). Fields of a document once its
+    # fragments are expanded: as many as the token limit lets a document spell out
+    # without fragments (each field is at least one token), so fragments add no work.
+    max_selections: int = 2000
+    # Vendor requests one operation may make (app/graphql/cost.py): a full `calls(ids)`
+    # of 100 one-request-per-call vendors (Oracle, Huawei), each call's Verba recording
+    # (another 100), and room for a few lists and lookups.
+    max_vendor_requests: int = 250
+    # Nesting of JSON from clients (bodies, GET parameters, websocket messages).
+    max_json_depth: int = 64
+    # A GraphQL document's size: the lexer reads ~10 MB/s, so 100 kB is ~10 ms.
+    max_document_bytes: int = 100_000
+    # Prepared operations kept (app/graphql/execution.py), by count and by query bytes.
+    operation_cache_size: int = 256
+    operation_cache_bytes: int = 16 * 1024 * 1024
     # Demo mode only: documented vendor variants the embedded emulators show,
     # "vendor=variant,…" (README, "Vendors").
     emulator_variants: str = ""

@@ -6,6 +6,7 @@
      ├── NotSupported                     NOT_SUPPORTED
      ├── InvalidState                     INVALID_STATE
      ├── StoreUnavailable                 SERVICE_UNAVAILABLE (Redis, for idempotency keys)
+     ├── CostTooHigh                      COST_ESTIMATED_TOO_EXPENSIVE (demand control)
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
           │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
@@ -70,6 +71,28 @@ class StoreUnavailable(SwitchboardError):
     the command was not sent."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+class CostTooHigh(SwitchboardError):
+    """The operation would make more vendor requests than allowed (app/graphql/cost.py).
+
+    Apollo Router's code and extensions (`cost.estimated`, `cost.max`, dotted keys, as its
+    demand control sends them), and the same numbers as one `cost` object, as Hive
+    Gateway sends them."""
+
+    code = "COST_ESTIMATED_TOO_EXPENSIVE"
+
+    def __init__(self, *, estimated: int, maximum: int) -> None:
+        details: dict[str, Any] = {
+            "cost.estimated": estimated,
+            "cost.max": maximum,
+            "cost": {"estimated": estimated, "max": maximum},
+        }
+        super().__init__(
+            f"query estimated cost {estimated} exceeded configured maximum {maximum} "
+            "(vendor requests)",
+            **details,
+        )
 
 
 class VendorError(SwitchboardError):

@@ -3,9 +3,11 @@
 Strawberry's `Schema.execute` rebuilds, for every operation, an execution context,
 extension instances and their hook managers around the parser and validation caches —
 as much CPU as executing a small query itself (bench B1 profile). Here a query string
-is parsed, validated and its operation picked once (`PreparedOperations`, an LRU); each
-request then only builds graphql-core's executor. The rules are the ones Strawberry
-applies (graphql-core's specified rules, its own two, and ours).
+is parsed, checked against the document limits, validated, its operation picked and its
+cost planned once (`PreparedOperations`, an LRU bounded by count and bytes); each
+request then only checks the cost of its variables and builds graphql-core's executor.
+The rules are the ones Strawberry applies (graphql-core's specified rules, its own two,
+and ours).
 
 `Executor` is graphql-core's, minus the garbage it leaves behind: graphql-core's
 executor holds helpers bound to itself (`async_helpers`, handed to the resolvers), so
@@ -18,6 +20,7 @@ helpers themselves), so that edge is cut and reference counting frees the rest.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,11 +40,15 @@ from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.execution import Executor as GraphQLCoreExecutor
 from graphql.execution import execute
 from graphql.pyutils import is_awaitable
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.execution import optimized_is_awaitable
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
+
+from app.graphql.cost import FREE, CostPlan, plan
+from app.graphql.limits import DocumentLimits
 
 
 class Executor(GraphQLCoreExecutor[Any]):
@@ -73,20 +80,40 @@ class Executor(GraphQLCoreExecutor[Any]):
         self.__dict__.pop("async_helpers", None)
 
 
+# graphql-core's OverlappingFieldsCanBeMerged compares fields of the same response name
+# pairwise, metered by a budget (its documented knob, read when a validation starts).
+# Its default, 500,000, lets `{ __typename __typename … }` within the token limit take
+# ~0.1 s of validation; 50,000 takes ~40 ms. Documents with distinct response names —
+# every README operation, GraphiQL's, the routers' `_entities` — spend none of it.
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = 50_000
+
+
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A query string made ready to run: its document and the operation's type, or the
-    errors that stop it (syntax, validation, no such operation)."""
+    """A query string made ready to run: its document, the operation's type and what it
+    costs, or the errors that stop it (size, syntax, limits, validation, no such
+    operation)."""
 
     document: DocumentNode | None
     operation_type: OperationType | None
     errors: tuple[GraphQLError, ...] = ()
+    cost: CostPlan = FREE
+
+
+# A refused document is kept only this small: refusing it again is cheap anyway, and a
+# refusal's errors hold the whole document.
+_KEPT_REFUSAL_BYTES = 4096
 
 
 class PreparedOperations:
-    """Prepared operations by (query, operation name), the `size` most recently used.
+    """Prepared operations by (query, operation name), the most recently used: at most
+    `size` of them and `max_bytes` of query text (a document's AST and errors take about
+    as much again).
 
-    Errors are kept too: a broken query sent again is refused without parsing it again.
+    A document is refused before the expensive validation rules run when it is over
+    `max_document_bytes`, or over the document limits once its fragments are expanded
+    (app/graphql/limits.py). Small refusals are kept: a broken query sent again is
+    refused without parsing it again; large ones are not kept at all.
     """
 
     def __init__(
@@ -95,7 +122,11 @@ class PreparedOperations:
         rules: Sequence[type[ASTValidationRule]],
         *,
         max_tokens: int,
+        limits: DocumentLimits,
+        max_ids: int,
+        max_document_bytes: int = 100_000,
         size: int = 256,
+        max_bytes: int = 16 * 1024 * 1024,
     ) -> None:
         self.schema = schema
         self.rules = (
@@ -105,8 +136,16 @@ class PreparedOperations:
             OneOfInputValidationRule,
         )
         self.max_tokens = max_tokens
+        self.limits = limits
+        self.max_ids = max_ids
+        self.max_document_bytes = max_document_bytes
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0  # query text held
         self._prepared: OrderedDict[tuple[str, str | None], Prepared] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._prepared)
 
     def get(self, query: str, operation_name: str | None) -> Prepared:
         key = (query, operation_name)
@@ -115,16 +154,30 @@ class PreparedOperations:
             self._prepared.move_to_end(key)
             return prepared
         prepared = self._prepare(query, operation_name)
+        weight = _weight(key)
+        if weight > self.max_bytes or (prepared.document is None and weight > _KEPT_REFUSAL_BYTES):
+            return prepared
         self._prepared[key] = prepared
-        if len(self._prepared) > self.size:
-            self._prepared.popitem(last=False)
+        self.bytes += weight
+        while len(self._prepared) > self.size or self.bytes > self.max_bytes:
+            evicted, _ = self._prepared.popitem(last=False)
+            self.bytes -= _weight(evicted)
         return prepared
 
     def _prepare(self, query: str, operation_name: str | None) -> Prepared:
+        if len(query) > self.max_document_bytes:
+            too_large = GraphQLError(
+                f"The document is larger than {self.max_document_bytes} bytes.",
+                extensions={"code": "BAD_USER_INPUT", "maxDocumentBytes": self.max_document_bytes},
+            )
+            return Prepared(None, None, (too_large,))
         try:
             document = parse(query, max_tokens=self.max_tokens)
         except GraphQLError as error:
             return Prepared(None, None, (error,))
+        refusals = self.limits.check(document)
+        if refusals:
+            return Prepared(None, None, tuple(refusals))
         errors = validate(self.schema, document, self.rules)
         if errors:
             return Prepared(None, None, tuple(errors))
@@ -137,7 +190,14 @@ class PreparedOperations:
                 message = "Must provide operation name if query contains multiple operations."
             refusal = GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
             return Prepared(None, None, (refusal,))
-        return Prepared(document, OperationType(operation.operation.value))
+        cost = plan(document, operation, max_ids=self.max_ids)
+        return Prepared(document, OperationType(operation.operation.value), cost=cost)
+
+
+def _weight(key: tuple[str, str | None]) -> int:
+    # Memory, not characters: a non-ASCII query takes up to four bytes per character.
+    query, name = key
+    return sys.getsizeof(query) + (sys.getsizeof(name) if name else 0)
 
 
 async def run(

@@ -2,7 +2,8 @@
 and Strawberry's view for the rest (GET queries, GraphiQL, other content types).
 
 Every refusal is a coded GraphQL error, JSON, never a 500 or plain text: malformed
-JSON, no query, a body over the size cap (413).
+JSON, JSON nested too deeply (in the body or in GET parameters), no query, a body over
+the size cap (413), a subscription (400: they belong to the websocket endpoint).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 from cross_web import HTTPException
 from starlette.requests import Request
@@ -22,8 +24,9 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
-from app.errors import INTERNAL_SERVER_ERROR
+from app.errors import INTERNAL_SERVER_ERROR, BadUserInput
 from app.graphql.context import Context
+from app.graphql.json_input import decode, too_deep
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
 from app.web.graphiql import graphiql_page
 
@@ -155,14 +158,26 @@ class GraphQLEndpoint:
         self.schema = schema
         self.context = context
         self.max_body_bytes = max_body_bytes
+        self.max_json_depth = schema.max_json_depth
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             if scope["method"] == "POST" and _json_content(scope):
                 await self._post(scope, receive, send)
-            else:
+                return
+            too_deep_parameters = _deep_parameters(scope, self.max_json_depth)
+            if too_deep_parameters is not None:
+                refused = too_deep_parameters.message
+                await graphql_error_response(refused, 400)(scope, receive, send)
+                return
+            try:
                 await self.view(scope, receive, send)
+            except RecursionError:
+                # JSON Strawberry decodes itself (multipart `operations`), nested past
+                # the decoder: the client's doing, before anything was answered.
+                refused = too_deep(self.max_json_depth).message
+                await graphql_error_response(refused, 400)(scope, receive, send)
         except Exception:
             # A bug of ours (errors of operations are answers, not exceptions): logged
             # with its stack trace, answered without it.
@@ -180,9 +195,12 @@ class GraphQLEndpoint:
             await graphql_error_response(refused, 413)(scope, receive, send)
             return
         try:
-            request = json.loads(body)
+            request = decode(body, self.max_json_depth)
         except ValueError:
             request = None
+        except BadUserInput as too_deep_body:
+            await graphql_error_response(too_deep_body.message, 400)(scope, receive, send)
+            return
         if not isinstance(request, dict):
             refusal = "Unable to parse request body as JSON"
             await graphql_error_response(refusal, 400)(scope, receive, send)
@@ -232,6 +250,23 @@ class GraphQLEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
+    """The refusal of a GET whose `variables` or `extensions` nest past `max_depth`
+    (Strawberry's view decodes them; other decoding errors are its to answer)."""
+    if scope["method"] != "GET" or not scope.get("query_string"):
+        return None
+    parameters = parse_qs(scope["query_string"].decode("latin-1"))
+    for name in ("variables", "extensions"):
+        for text in parameters.get(name, ()):
+            try:
+                decode(text, max_depth)
+            except ValueError:
+                pass
+            except BadUserInput as refusal:
+                return refusal
+    return None
 
 
 def _json_content(scope: Scope) -> bool:

@@ -8,15 +8,13 @@ from functools import partial
 from typing import Any, Final
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.exceptions import MissingQueryError
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
@@ -30,6 +28,7 @@ from app.errors import BadUserInput, SwitchboardError
 from app.graphql.context import Info
 from app.graphql.errors import code_errors
 from app.graphql.execution import Executor, PreparedOperations, run
+from app.graphql.limits import DocumentLimits, limits_rule
 from app.graphql.mutation import Mutation
 from app.graphql.query import Query
 from app.graphql.subscription import Subscription
@@ -51,6 +50,8 @@ QUERIES_AND_MUTATIONS: Final = frozenset({OperationType.QUERY, OperationType.MUT
 
 class SwitchboardSchema(strawberry.federation.Schema):
     max_representations: int = 100
+    max_vendor_requests: int = 250
+    max_json_depth: int = 64  # for the HTTP and websocket endpoints
     operations: PreparedOperations  # set by build_schema
 
     async def execute(
@@ -75,8 +76,20 @@ class SwitchboardSchema(strawberry.federation.Schema):
         allowed = (
             QUERIES_AND_MUTATIONS if allowed_operation_types is None else allowed_operation_types
         )
-        if prepared.operation_type not in allowed:
+        if prepared.operation_type not in allowed or (
+            # Subscriptions run through `subscribe` only (the websocket endpoint):
+            # executed as a query, one answers null and an internal error. Strawberry's
+            # view allows them over GET, for a multipart protocol we do not serve.
+            prepared.operation_type is OperationType.SUBSCRIPTION
+        ):
             raise InvalidOperationTypeError(prepared.operation_type)
+        refusal = prepared.cost.refusal(
+            variable_values,
+            max_requests=self.max_vendor_requests,
+            max_ids=self.max_representations,
+        )
+        if refusal is not None:
+            return self._answer(None, [GraphQLError(refusal.message, original_error=refusal)])
         try:
             result = await run(
                 self._schema,
@@ -144,12 +157,16 @@ class SwitchboardSchema(strawberry.federation.Schema):
 
 def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     settings = settings or Settings()
-    # Made once: QueryDepthLimiter and MaxAliasesLimiter make a new rule class per
-    # instance, and Strawberry's validation cache is keyed by the rule classes.
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
+    # Depth, aliases and size after fragment expansion, measured with each fragment
+    # once (app/graphql/limits.py; Strawberry's QueryDepthLimiter and MaxAliasesLimiter
+    # expand every path: exponential in the document).
+    limits = DocumentLimits(
+        max_depth=settings.max_depth,
+        max_aliases=settings.max_aliases,
+        max_selections=settings.max_selections,
+    )
+    # Made once: Strawberry's validation cache is keyed by the rule classes.
+    rules: list[type[ASTValidationRule]] = []
     if not settings.introspection:
         # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
         rules += DisableIntrospection().validation_rules
@@ -161,7 +178,7 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
         partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
-        partial(AddValidationRules, rules),
+        partial(AddValidationRules, [limits_rule(limits), *rules]),
     ]
     schema = SwitchboardSchema(
         query=Query,
@@ -173,5 +190,16 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         federation_version=FEDERATION_VERSION,
     )
     schema.max_representations = settings.max_ids
-    schema.operations = PreparedOperations(schema._schema, rules, max_tokens=settings.max_tokens)
+    schema.max_vendor_requests = settings.max_vendor_requests
+    schema.max_json_depth = settings.max_json_depth
+    schema.operations = PreparedOperations(
+        schema._schema,
+        rules,
+        max_tokens=settings.max_tokens,
+        limits=limits,
+        max_ids=settings.max_ids,
+        max_document_bytes=settings.max_document_bytes,
+        size=settings.operation_cache_size,
+        max_bytes=settings.operation_cache_bytes,
+    )
     return schema

@@ -30,6 +30,7 @@ from strawberry.types.graphql import OperationType
 from app.errors import extensions_for
 from app.graphql.context import Context
 from app.graphql.errors import coded
+from app.graphql.json_input import nested_deeper_than, too_deep
 from app.graphql.schema import SwitchboardSchema
 
 logger = logging.getLogger("switchboard.websocket")
@@ -283,6 +284,8 @@ class Connection:
             decoded = json.loads(text)
         except ValueError:
             raise ProtocolViolation(4400, "Message is not JSON") from None
+        except RecursionError:  # nested past the decoder (see app/graphql/json_input.py)
+            raise ProtocolViolation(4400, "Message nested too deeply") from None
         if not isinstance(decoded, dict) or not isinstance(decoded.get("type"), str):
             raise ProtocolViolation(4400, "Message needs a type")
         return decoded
@@ -332,7 +335,12 @@ class Connection:
             limit = self.server.limits.max_subscriptions
             self.send_error(op_id, [_user_error(f"At most {limit} subscriptions per connection.")])
             return
-        query, _, name = _operation(payload)
+        query, variables, name = _operation(payload)
+        if nested_deeper_than(variables, self.server.schema.max_json_depth - 1):
+            # Counted from the variables object, as in an HTTP body's `variables`.
+            refusal = too_deep(self.server.schema.max_json_depth)
+            self.send_error(op_id, [{"message": refusal.message, "extensions": refusal.extensions}])
+            return
         prepared = self.server.schema.operations.get(query, name)
         if prepared.operation_type is None:  # it does not parse or validate
             self.send_error(op_id, [dict(coded(error).formatted) for error in prepared.errors])
