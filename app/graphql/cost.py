@@ -13,8 +13,7 @@ field or alias asks for it, and a vendor's batch costs
               for a single call; calls missing from the list cost one GET more each,
               which cannot be known beforehand)
     VoipNow   one request per distinct (user, extension)
-    Oracle, Huawei   one request per call
-    Verba     none (its API has no lookup by call id)
+    Oracle, Huawei, Verba   one request per call (Verba: GetCallURL by CallID)
 
 plus one Verba GetCallID per VoipNow or Genesys call whose `recording` is selected
 (the loader asks once per distinct extension: at most that), one per `recording(...)`
@@ -25,8 +24,7 @@ variables count: `plan(document)` is computed once per prepared document, and on
 ids that come from variables are looked at per request.
 
 The total number of `_entities` representations of an operation is capped too
-(SWITCHBOARD_MAX_IDS, as for a single `_entities`): representations of Verba calls
-cost no vendor request, but still cost resolving.
+(SWITCHBOARD_MAX_IDS, as for a single `_entities`).
 """
 
 from __future__ import annotations
@@ -271,6 +269,4 @@ def _batch_requests(vendor: Vendor, natives: set[str], max_ids: int) -> int:
         return math.ceil(len(natives) / max_ids)
     if vendor is Vendor.VOIPNOW:
         return len({tuple(native.split("/", 2)[:2]) for native in natives})
-    if vendor is Vendor.VERBA:
-        return 0
     return len(natives)

@@ -98,8 +98,8 @@ async def test_entities_count_their_representations(emulator_server: EmulatorSer
 
 
 async def test_representations_are_capped_per_operation(gateway: Gateway) -> None:
-    # Verba representations cost no vendor request, but 30 x 100 of them still cost
-    # resolving: at most SWITCHBOARD_MAX_IDS per operation, across aliases.
+    # 30 x 100 representations: at most SWITCHBOARD_MAX_IDS per operation, across
+    # aliases, refused before any estimate or request.
     query = (
         "query($r: [_Any!]!) { "
         + " ".join(f"e{n}: _entities(representations: $r) {{ __typename }}" for n in range(30))
@@ -131,12 +131,13 @@ async def test_batched_vendors_cost_one_request_per_batch(gateway: Gateway) -> N
         DEMO_IDS[Vendor.VERBA],
     ]
     query = aliased_calls(30, ids)
-    assert estimate(query) == 4  # genesys list, voipnow list, oracle, huawei
+    assert estimate(query) == 5  # genesys list, voipnow list, oracle, huawei, verba
     gateway.control.requests.clear()
     body = await gateway.client.execute(query)
     assert len(body["data"]) == 30
-    # Genesys: one list, plus one GET for the call missing from it (unknowable before).
-    assert fetches(gateway.control) == 5
+    # Genesys: one list, plus one GET for the call missing from it (unknowable before);
+    # Verba: its RequestToken, then the GetCallURL.
+    assert fetches(gateway.control) == 7
 
 
 def test_the_estimate_follows_the_vendors_batching() -> None:
@@ -149,7 +150,7 @@ def test_the_estimate_follows_the_vendors_batching() -> None:
     voipnow = ["voipnow:12/0003*210/a1", "voipnow:12/0003*210/a2", "voipnow:12/0003*211/a3"]
     assert estimate(CALLS, {"ids": voipnow}) == 2  # one per (user, extension)
     assert estimate(CALLS, {"ids": ["huawei:1", "huawei:2", "huawei:2"]}) == 2
-    assert estimate(CALLS, {"ids": [DEMO_IDS[Vendor.VERBA]]}) == 0
+    assert estimate(CALLS, {"ids": [DEMO_IDS[Vendor.VERBA]]}) == 1  # GetCallURL
     # Malformed ids and over-long lists are refused without a request.
     assert estimate(CALLS, {"ids": ["nope:1", 5, None]}) == 0
     assert estimate(CALLS, {"ids": oracle_ids(101)}) == 0
