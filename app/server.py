@@ -84,6 +84,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         services.context,
         graphiql=settings.graphiql,
         max_body_bytes=settings.max_body_bytes,
+        access_log=settings.access_log,
     )
 
     async def subscription_context(params: dict[str, Any]) -> Context:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from cross_web import HTTPException
+from graphql import DocumentNode, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -27,7 +28,9 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from app.errors import INTERNAL_SERVER_ERROR, BadUserInput
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
+from app.graphql.observe import RequestObservation
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
+from app.logs import REQUEST_ID
 from app.web.graphiql import graphiql_page
 
 # What GraphiQL opens with: the demo calls of all five vendors in one request.
@@ -154,17 +157,29 @@ class GraphQLEndpoint:
         *,
         graphiql: bool,
         max_body_bytes: int,
+        access_log: bool = True,
     ) -> None:
         self.schema = schema
         self.context = context
+        self.access_log = access_log
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = schema.max_json_depth
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        observed = RequestObservation(scope, send)
+        token = REQUEST_ID.set(observed.request_id)
+        try:
+            await self._serve(scope, receive, observed)
+        finally:
+            observed.finish(scope, log=self.access_log)
+            REQUEST_ID.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:
+        send = observed.send
         try:
             if scope["method"] == "POST" and _json_content(scope):
-                await self._post(scope, receive, send)
+                await self._post(scope, receive, observed)
                 return
             too_deep_parameters = _deep_parameters(scope, self.max_json_depth)
             if too_deep_parameters is not None:
@@ -188,7 +203,8 @@ class GraphQLEndpoint:
                 )
                 await refusal(scope, receive, send)
 
-    async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _post(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:
+        send = observed.send
         body = await _read_body(receive, self.max_body_bytes)
         if body is None:
             refused = f"Request body larger than {self.max_body_bytes} bytes."
@@ -233,9 +249,17 @@ class GraphQLEndpoint:
             refusal = refused.as_http_error_reason("POST") + "; use the websocket endpoint"
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
+        prepared = self.schema.operations.get(query, name)  # cached: one dictionary lookup
+        if prepared.operation_type is not None:
+            observed.operation_type = prepared.operation_type.value
+        observed.operation_name = name or operation_name_of(prepared.document)
         answer: dict[str, Any] = {"data": result.data}
         if result.errors:
             answer["errors"] = [error.formatted for error in result.errors]
+            observed.codes = [
+                str((error.extensions or {}).get("code", INTERNAL_SERVER_ERROR))
+                for error in result.errors
+            ]
         if result.extensions:
             answer["extensions"] = result.extensions
         payload = _COMPACT_JSON.encode(answer).encode()
@@ -250,6 +274,18 @@ class GraphQLEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": payload})
+
+
+def operation_name_of(document: DocumentNode | None) -> str | None:
+    """The name of a document's only operation (the log names the operation run)."""
+    if document is None:
+        return None
+    names = [
+        d.name.value
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode) and d.name is not None
+    ]
+    return names[0] if len(names) == 1 else None
 
 
 def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
