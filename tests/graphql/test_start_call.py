@@ -169,3 +169,22 @@ async def test_a_start_whose_token_request_is_lost_was_never_sent(gateway: Gatew
     )
     assert error_of(body)["code"] == "VENDOR_UNAVAILABLE"
     assert not [r for r in gateway.control.requests if "simple" in r.path]
+
+
+async def test_hanging_up_a_call_that_is_already_ending_waits_for_its_end(
+    gateway: Gateway,
+) -> None:
+    # Another hang-up is under way: Oracle still shows the call connected, and refuses our
+    # DELETE with 403 "The call has already ended." (s0205endcallexamples01.html: also
+    # while it is ending). The end comes: the answer is the ENDED call, not INVALID_STATE.
+    store = gateway.emulator.emulator(OracleEmulator).calls
+    started = await start(gateway)
+    call_id = started["data"]["startCall"]["id"]
+    session_id = call_id.split(":", 1)[1]
+    store.set_state(session_id, "connected")
+    store.hangup_seconds = 0.5
+    store.hang_up(session_id)  # someone else's hang-up, under way for 0.5 s
+    body = await gateway.client.execute(
+        "mutation($id: ID!) { hangupCall(id: $id) { id state } }", {"id": call_id}
+    )
+    assert body["data"]["hangupCall"] == {"id": call_id, "state": "ENDED"}
