@@ -21,7 +21,6 @@ from app import tracing
 from app.adapters import Adapters, FindsPlacedCalls, StartCall
 from app.calls import VENDOR_CAPABILITIES, CallId, CallSnapshot, CallState, Capability
 from app.errors import (
-    BadUserInput,
     CallNotFound,
     InvalidState,
     NotSupported,
@@ -31,7 +30,7 @@ from app.errors import (
     VendorError,
     VendorTimeout,
 )
-from app.idempotency import DAY, IdempotencyStore, MemoryIdempotency, Outcome, fingerprint
+from app.idempotency import DAY, IdempotencyStore, IdempotentStarts, MemoryIdempotency
 from app.metrics import COMMANDS, CONFIRMATION_SECONDS
 
 logger = logging.getLogger("switchboard.control")
@@ -122,11 +121,12 @@ class CallControl:
     ) -> None:
         self.adapters = adapters
         self.confirm_timeout = confirm_timeout
-        self.idempotency: IdempotencyStore = idempotency or MemoryIdempotency()
-        self.idempotency_ttl = idempotency_ttl
-        # Starts in flight in this process, by idempotency key: a concurrent repeat waits
-        # for the first one instead of asking the store in a loop.
-        self._starting: dict[str, asyncio.Future[CallSnapshot]] = {}
+        self.once = IdempotentStarts(
+            idempotency or MemoryIdempotency(),
+            place=self._start,
+            find=self._find_placed,
+            ttl=idempotency_ttl,
+        )
         self.waiter: StateWaiter = waiter or PollingWaiter(adapters)
         # Live updates: subscribers hear of a confirmed change at once, not at next poll.
         # Called with the call after, and as it was before (None: a new call).
@@ -170,62 +170,7 @@ class CallControl:
         principal) answers the first one's outcome and sends nothing to the vendor."""
         if idempotency_key is None:
             return await self._start(request)
-        running = self._starting.get(idempotency_key)
-        if running is not None:
-            return await asyncio.shield(running)
-        task = asyncio.ensure_future(self._start_once(request, idempotency_key, scope))
-        self._starting[idempotency_key] = task
-        task.add_done_callback(lambda done: self._started(idempotency_key, done))
-        return await asyncio.shield(task)
-
-    def _started(self, key: str, done: asyncio.Future[CallSnapshot]) -> None:
-        self._starting.pop(key, None)
-        if not done.cancelled():
-            done.exception()  # retrieved: every caller may have gone away meanwhile
-
-    async def _start_once(self, request: StartCall, key: str, scope: str) -> CallSnapshot:
-        mine = fingerprint(request, scope)
-        ttl = self.idempotency_ttl
-        held = await self.idempotency.claim(key, mine, ttl)
-        if held is not None:
-            return await self._repeat(request, key, mine, held)
-        try:
-            started = await self._start(request)
-        except OutcomeUnknown as unknown:
-            await self.idempotency.settle(key, Outcome(mine, False, None, unknown.message), ttl)
-            raise
-        except BaseException:
-            # Refused before the vendor acted (or never sent): the key is free again.
-            await self.idempotency.release(key)
-            raise
-        await self.idempotency.settle(key, Outcome(mine, False, started), ttl)
-        return started
-
-    async def _repeat(self, request: StartCall, key: str, mine: str, held: Outcome) -> CallSnapshot:
-        vendor = request.vendor.value
-        if held.fingerprint != mine:
-            raise BadUserInput(
-                "This idempotencyKey was used for a different startCall request: use a new "
-                "key for a new call.",
-                vendor=vendor,
-            )
-        if held.call is not None:
-            return held.call
-        if held.pending:
-            # Another instance is placing it right now: its outcome is not known here.
-            raise OutcomeUnknown(
-                "A startCall with this idempotencyKey is still in progress; ask again "
-                "with the same key in a few seconds.",
-                vendor=vendor,
-            )
-        # The first answer was lost. The vendor may show the call by now: look, never dial.
-        found = await self._find_placed(request, datetime.now(UTC) - timedelta(seconds=60))
-        if found is not None:
-            await self.idempotency.settle(key, Outcome(mine, False, found), self.idempotency_ttl)
-            return found
-        raise OutcomeUnknown(
-            held.message or "The outcome of this startCall is unknown.", vendor=vendor
-        )
+        return await self.once.start(request, idempotency_key, scope)
 
     async def _start(self, request: StartCall) -> CallSnapshot:
         try:

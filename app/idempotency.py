@@ -19,12 +19,14 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from app.adapters import StartCall
 from app.calls import CallSnapshot
-from app.errors import BadUserInput
+from app.errors import BadUserInput, OutcomeUnknown
 
 DAY = 24 * 3600.0
 MAX_KEY_LENGTH = 255
@@ -117,3 +119,81 @@ class MemoryIdempotency:
         self._entries.move_to_end(key)
         while len(self._entries) > self._limit:
             self._entries.popitem(last=False)
+
+
+class IdempotentStarts:
+    """startCall with idempotency keys: `place` sends a start (once), `find` looks for the
+    call a start whose answer was lost placed (None where the vendor cannot list)."""
+
+    def __init__(
+        self,
+        store: IdempotencyStore,
+        *,
+        place: Callable[[StartCall], Awaitable[CallSnapshot]],
+        find: Callable[[StartCall, datetime], Awaitable[CallSnapshot | None]],
+        ttl: float = DAY,
+    ) -> None:
+        self.store = store
+        self.ttl = ttl
+        self._place = place
+        self._find = find
+        # Starts in flight in this process, by key: a concurrent repeat waits for the
+        # first one instead of asking the store in a loop.
+        self._starting: dict[str, asyncio.Future[CallSnapshot]] = {}
+
+    async def start(self, request: StartCall, key: str, scope: str) -> CallSnapshot:
+        running = self._starting.get(key)
+        if running is None:
+            running = asyncio.ensure_future(self._start_once(request, key, scope))
+            self._starting[key] = running
+            running.add_done_callback(lambda done: self._started(key, done))
+        # Shielded: one caller going away must not cancel the start for the others.
+        return await asyncio.shield(running)
+
+    def _started(self, key: str, done: asyncio.Future[CallSnapshot]) -> None:
+        self._starting.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: every caller may have gone away meanwhile
+
+    async def _start_once(self, request: StartCall, key: str, scope: str) -> CallSnapshot:
+        mine = fingerprint(request, scope)
+        held = await self.store.claim(key, mine, self.ttl)
+        if held is not None:
+            return await self._repeat(request, key, mine, held)
+        try:
+            started = await self._place(request)
+        except OutcomeUnknown as unknown:
+            await self.store.settle(key, Outcome(mine, False, None, unknown.message), self.ttl)
+            raise
+        except BaseException:
+            # Refused before the vendor acted (or never sent): the key is free again.
+            await self.store.release(key)
+            raise
+        await self.store.settle(key, Outcome(mine, False, started), self.ttl)
+        return started
+
+    async def _repeat(self, request: StartCall, key: str, mine: str, held: Outcome) -> CallSnapshot:
+        vendor = request.vendor.value
+        if held.fingerprint != mine:
+            raise BadUserInput(
+                "This idempotencyKey was used for a different startCall request: use a new "
+                "key for a new call.",
+                vendor=vendor,
+            )
+        if held.call is not None:
+            return held.call
+        if held.pending:
+            # Another instance is placing it right now: its outcome is not known here.
+            raise OutcomeUnknown(
+                "A startCall with this idempotencyKey is still in progress; ask again "
+                "with the same key in a few seconds.",
+                vendor=vendor,
+            )
+        # The first answer was lost. The vendor may show the call by now: look, never dial.
+        found = await self._find(request, datetime.now(UTC) - timedelta(seconds=60))
+        if found is not None:
+            await self.store.settle(key, Outcome(mine, False, found), self.ttl)
+            return found
+        raise OutcomeUnknown(
+            held.message or "The outcome of this startCall is unknown.", vendor=vendor
+        )
