@@ -21,6 +21,7 @@ import uvicorn
 from aiohttp import web
 
 from app.config import Settings
+from app.transport import guarded_protocols
 
 if TYPE_CHECKING:
     from app.emulators import Emulators
@@ -100,6 +101,12 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         # Call updates are small JSON: compression saves little and its zlib state
         # costs ~40 KiB per connection (bench B3: 69 -> 28 KiB per subscriber).
         "ws_per_message_deflate": settings.ws_deflate,
+        # No `server: uvicorn`: an answer does not name the stack it runs on.
+        "server_header": False,
+        # Deadlines for slow clients and the connection cap (app/transport.py).
+        **guarded_protocols(
+            read_timeout=settings.http_read_timeout, max_connections=settings.max_connections
+        ),
     }
     return uvicorn.Config(app, **(options | overrides))
 

@@ -69,13 +69,28 @@ class Settings:
     ws_init_timeout: float = 10.0
     ws_send_queue: int = 64
     ws_deflate: bool = False
-    graphiql: bool = True
+    # GraphiQL and introspection: unset (None) means on in demo mode (no vendor configured)
+    # and off with real vendors; resolved once, when the settings are made.
+    graphiql: bool | None = None
     access_log: bool = True
-    introspection: bool = True
+    introspection: bool | None = None
     simulate: bool = True
+    # Exposure to clients (README, "Deployment: exposure"). Seconds a client has to send a
+    # whole request, headers and body (and to take what it is sent); connections served at
+    # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
+    http_read_timeout: float = 10.0
+    max_connections: int = 20_000
+    allowed_hosts: str = ""
     # Demo mode only: documented vendor variants the embedded emulators show,
     # "vendor=variant,…" (README, "Vendors").
     emulator_variants: str = ""
+
+    def __post_init__(self) -> None:
+        # Resolved here, before the demo setup points the settings at the emulators: a
+        # copy (dataclasses.replace) keeps what was resolved.
+        for name in _ON_IN_DEMO_MODE:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.uses_emulators)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -89,8 +104,9 @@ class Settings:
             if raw is None or setting.name == "vendors":
                 continue
             default = getattr(defaults, setting.name)
+            kind = bool if setting.name in _ON_IN_DEMO_MODE else type(default)
             try:
-                values[setting.name] = _parse(raw, type(default))
+                values[setting.name] = _parse(raw, kind)
             except ValueError:
                 raise ValueError(
                     f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
@@ -138,6 +154,10 @@ class Settings:
                 own,
             )
         return replace(self, vendors=vendors)
+
+
+# Switches whose default depends on the mode (see Settings.graphiql).
+_ON_IN_DEMO_MODE = ("graphiql", "introspection")
 
 
 def _parse(raw: str, kind: type) -> Any:

@@ -21,6 +21,7 @@ from app.graphql.context import Context
 from app.graphql.http import GraphQLEndpoint
 from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
+from app.hosts import HostCheck
 from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.leases import leases_for
@@ -73,7 +74,7 @@ def create_app(settings: Settings) -> SwitchboardApp:
     graphql = GraphQLEndpoint(
         schema,
         services.context,
-        graphiql=settings.graphiql,
+        graphiql=bool(settings.graphiql),  # resolved by Settings: never None
         max_body_bytes=settings.max_body_bytes,
     )
 
@@ -120,24 +121,37 @@ def create_app(settings: Settings) -> SwitchboardApp:
     app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
     app.state.services = services
     app.state.subscriptions = subscriptions
-    return SwitchboardApp(app, graphql, subscriptions)
+    return SwitchboardApp(app, graphql, subscriptions, HostCheck.for_settings(settings))
 
 
 class SwitchboardApp:
     """The Starlette app, with `/graphql` handed straight to its endpoints: Starlette's
     router and middleware wrap every message sent, which cost ~10% of a small query's CPU
-    (bench B1) and objects per connection that count at 10,000 subscribers (bench B3)."""
+    (bench B1) and objects per connection that count at 10,000 subscribers (bench B3).
+    Requests addressed by a Host name that `hosts` refuses are answered 403 first."""
 
     def __init__(
-        self, app: Starlette, graphql: GraphQLEndpoint, subscriptions: SubscriptionServer
+        self,
+        app: Starlette,
+        graphql: GraphQLEndpoint,
+        subscriptions: SubscriptionServer,
+        hosts: HostCheck | None = None,
     ) -> None:
         self.app = app
         self.graphql = graphql
         self.subscriptions = subscriptions
+        self.hosts = hosts
         self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/graphql":
+        if (
+            self.hosts is not None
+            and scope["type"] != "lifespan"
+            and scope["path"] != "/healthz"
+            and not self.hosts.allows(scope)
+        ):
+            await self.hosts.refuse(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/graphql":
             await self.graphql(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] == "/graphql":
             await self.subscriptions(scope, receive, send)

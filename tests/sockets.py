@@ -60,16 +60,33 @@ class StalledWebSocket:
         *,
         receive_buffer: int | None = 4096,
     ) -> StalledWebSocket:
+        client, response = await cls.handshake(base_url, subprotocol, receive_buffer=receive_buffer)
+        assert response.status_code == 101, response
+        return client
+
+    @classmethod
+    async def handshake(
+        cls,
+        base_url: str,
+        subprotocol: str = "graphql-transport-ws",
+        *,
+        receive_buffer: int | None = 4096,
+        host: str | None = None,
+    ) -> tuple[StalledWebSocket, Response]:
+        """A client and the server's answer to its handshake (sent with `host` as Host)."""
         reader, writer = await open_raw(base_url, receive_buffer=receive_buffer)
         url = base_url.replace("http://", "ws://") + "/graphql"
         protocol = ClientProtocol(parse_uri(url), subprotocols=[Subprotocol(subprotocol)])
-        protocol.send_request(protocol.connect())
+        request = protocol.connect()
+        if host is not None:
+            del request.headers["Host"]
+            request.headers["Host"] = host
+        protocol.send_request(request)
         client = cls(reader, writer, protocol)
         await client.flush()
         response = await client.next_event(5.0)
         assert isinstance(response, Response), response
-        assert response.status_code == 101, response
-        return client
+        return client, response
 
     def frame(self, message: dict[str, Any]) -> bytes:
         """The bytes of one masked text frame carrying `message`."""

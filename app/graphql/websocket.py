@@ -26,7 +26,7 @@ from typing import Any, Final
 
 from graphql import DocumentNode, FieldNode, get_operation_ast
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -468,7 +468,7 @@ class Connection:
         if self.websocket.application_state == WebSocketState.CONNECTED:
             # Bounded: the close frame waits behind whatever a client that does not read
             # has left unread.
-            with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            with contextlib.suppress(OSError, RuntimeError, TimeoutError, WebSocketDisconnect):
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await self.websocket.close(code=code, reason=reason)
 
