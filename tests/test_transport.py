@@ -191,9 +191,9 @@ async def test_answers_do_not_name_the_stack(served: Served) -> None:
     assert names_the_stack([tuple(line.split(": ", 1)) for line in head]) == []  # type: ignore[misc]
     writer.close()
     # The websocket handshake.
-    client, response = await StalledWebSocket.handshake(served.url)
-    assert response.status_code == 101
-    assert names_the_stack(list(response.headers.raw_items())) == []
+    client, handshake = await StalledWebSocket.handshake(served.url)
+    assert handshake.status_code == 101
+    assert names_the_stack(list(handshake.headers.raw_items())) == []
     client.close()
 
 
