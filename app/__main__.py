@@ -23,6 +23,7 @@ from aiohttp import web
 from app import logs
 from app.calls import Vendor
 from app.config import CREDENTIAL_NAMES, OPTION_NAMES, ConfigurationError, Settings
+from app.transport import guarded_protocols
 
 if TYPE_CHECKING:
     from app.emulators import Emulators
@@ -107,6 +108,12 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         # Call updates are small JSON: compression saves little and its zlib state
         # costs ~40 KiB per connection (bench B3: 69 -> 28 KiB per subscriber).
         "ws_per_message_deflate": settings.ws_deflate,
+        # No `server: uvicorn`: an answer does not name the stack it runs on.
+        "server_header": False,
+        # Deadlines for slow clients and the connection cap (app/transport.py).
+        **guarded_protocols(
+            read_timeout=settings.http_read_timeout, max_connections=settings.max_connections
+        ),
     }
     return uvicorn.Config(app, **(options | overrides))
 

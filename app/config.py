@@ -95,10 +95,12 @@ class Settings:
     ws_init_timeout: float = 10.0
     ws_send_queue: int = 64
     ws_deflate: bool = False
-    graphiql: bool = True
+    # GraphiQL and introspection: unset (None) means on in demo mode (no vendor configured)
+    # and off with real vendors; resolved once, when the settings are made.
+    graphiql: bool | None = None
     access_log: bool = True
     log_format: str = ""  # json | text; unset: json unless stderr is a terminal
-    introspection: bool = True
+    introspection: bool | None = None
     simulate: bool = True
     # Hostile input (README, "Limits and error codes"). Fields of a document once its
     # fragments are expanded: as many as the token limit lets a document spell out
@@ -115,9 +117,22 @@ class Settings:
     # Prepared operations kept (app/graphql/execution.py), by count and by query bytes.
     operation_cache_size: int = 256
     operation_cache_bytes: int = 16 * 1024 * 1024
+    # Exposure to clients (README, "Deployment: exposure"). Seconds a client has to send a
+    # whole request, headers and body (and to take what it is sent); connections served at
+    # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
+    http_read_timeout: float = 10.0
+    max_connections: int = 20_000
+    allowed_hosts: str = ""
     # Demo mode only: documented vendor variants the embedded emulators show,
     # "vendor=variant,…" (README, "Vendors").
     emulator_variants: str = ""
+
+    def __post_init__(self) -> None:
+        # Resolved here, before the demo setup points the settings at the emulators: a
+        # copy (dataclasses.replace) keeps what was resolved.
+        for name in _ON_IN_DEMO_MODE:
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, self.uses_emulators)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,8 +152,9 @@ class Settings:
             if raw is None or setting.name == "vendors":
                 continue
             default = getattr(defaults, setting.name)
+            kind = bool if setting.name in _ON_IN_DEMO_MODE else type(default)
             try:
-                values[setting.name] = _parse(raw, type(default))
+                values[setting.name] = _parse(raw, kind)
             except ValueError:
                 raise ConfigurationError(
                     f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
@@ -222,6 +238,10 @@ def _check_url(variable: str, url: str) -> None:
         )
     if parts.query or parts.fragment:
         raise ConfigurationError(f"{variable}={url!r}: a base URL has no query or fragment")
+
+
+# Switches whose default depends on the mode (see Settings.graphiql).
+_ON_IN_DEMO_MODE = ("graphiql", "introspection")
 
 
 def _parse(raw: str, kind: type) -> Any:

@@ -31,6 +31,11 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 
+# Codes of refusals before any GraphQL is read (app/hosts.py, app/transport.py).
+HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED"  # 403: a Host name this server is not reached by
+TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"  # 503: SWITCHBOARD_MAX_CONNECTIONS reached
+REQUEST_TIMEOUT = "REQUEST_TIMEOUT"  # 408: no whole request within the read timeout
+
 
 class SwitchboardError(Exception):
     code: ClassVar[str] = INTERNAL_SERVER_ERROR

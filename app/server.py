@@ -22,6 +22,7 @@ from app.graphql.context import Context
 from app.graphql.http import GraphQLEndpoint
 from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
+from app.hosts import HostCheck
 from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
@@ -82,7 +83,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     graphql = GraphQLEndpoint(
         schema,
         services.context,
-        graphiql=settings.graphiql,
+        graphiql=bool(settings.graphiql),  # resolved by Settings: never None
         max_body_bytes=settings.max_body_bytes,
         access_log=settings.access_log,
     )
@@ -167,7 +168,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     )
     app.state.services = services
     app.state.subscriptions = subscriptions
-    return SwitchboardApp(app, graphql, subscriptions)
+    return SwitchboardApp(app, graphql, subscriptions, HostCheck.for_settings(settings))
 
 
 _BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
@@ -199,18 +200,31 @@ def state_samples(adapters: Adapters, bus: Bus, watcher: Watcher) -> list[Sample
 class SwitchboardApp:
     """The Starlette app, with `/graphql` handed straight to its endpoints: Starlette's
     router and middleware wrap every message sent, which cost ~10% of a small query's CPU
-    (bench B1) and objects per connection that count at 10,000 subscribers (bench B3)."""
+    (bench B1) and objects per connection that count at 10,000 subscribers (bench B3).
+    Requests addressed by a Host name that `hosts` refuses are answered 403 first."""
 
     def __init__(
-        self, app: Starlette, graphql: GraphQLEndpoint, subscriptions: SubscriptionServer
+        self,
+        app: Starlette,
+        graphql: GraphQLEndpoint,
+        subscriptions: SubscriptionServer,
+        hosts: HostCheck | None = None,
     ) -> None:
         self.app = app
         self.graphql = graphql
         self.subscriptions = subscriptions
+        self.hosts = hosts
         self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == "/graphql":
+        if (
+            self.hosts is not None
+            and scope["type"] != "lifespan"
+            and scope["path"] != "/healthz"
+            and not self.hosts.allows(scope)
+        ):
+            await self.hosts.refuse(scope, receive, send)
+        elif scope["type"] == "http" and scope["path"] == "/graphql":
             await self.graphql(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] == "/graphql":
             await self.subscriptions(scope, receive, send)

@@ -6,7 +6,10 @@ and ONE encoded payload; only the websocket sends are per subscriber. A subscrib
 joins a running `callUpdated` gets the latest payload at once (the call's current
 state). Each connection has a bounded send queue: when a client reads too slowly its
 oldest undelivered data messages are dropped (a call's latest state is what matters)
-and the drop is counted. Malformed messages close that connection with the protocol's
+and the drop is counted; control messages (acks, pongs, keep-alives, errors,
+completions) cannot be dropped, so a client that lets them pile up is closed (4429).
+A client has `init_timeout` seconds from the upgrade to send `connection_init`, whatever
+else it sends meanwhile. Malformed messages close that connection with the protocol's
 code; everyone else is unaffected.
 """
 
@@ -23,7 +26,7 @@ from typing import Any, Final
 
 from graphql import DocumentNode, FieldNode, get_operation_ast
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
@@ -50,6 +53,17 @@ class WebSocketLimits:
     send_queue: int = 64
     max_message_bytes: int = 64_000
 
+    @property
+    def control_queue(self) -> int:
+        """Control messages a connection may have waiting: a queue's worth, plus an error
+        or completion for each of its subscriptions ending at once (a legitimate burst)."""
+        return self.send_queue + 2 * self.max_subscriptions
+
+
+# How long a close frame may wait for a client that does not read before we give up on
+# the closing handshake (uvicorn waits as long for the client's answer to it).
+CLOSE_TIMEOUT: Final = 10.0
+
 
 class ProtocolViolation(Exception):
     def __init__(self, code: int, reason: str) -> None:
@@ -72,6 +86,7 @@ class SubscriptionServer:
         self._keep_alive: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        upgraded = asyncio.get_running_loop().time()  # the init timeout counts from here
         websocket = WebSocket(scope, receive, send)
         offered = [p.strip() for p in scope.get("subprotocols", [])]
         protocol = next((p for p in PROTOCOLS if p in offered), None)
@@ -83,7 +98,7 @@ class SubscriptionServer:
         self.connections.add(connection)
         self._start_keep_alive()
         try:
-            await connection.serve()
+            await connection.serve(upgraded + self.limits.init_timeout)
         finally:
             self.connections.discard(connection)
             if not self.connections and self._keep_alive is not None:
@@ -244,20 +259,37 @@ class Connection:
         # are some, so an idle connection costs no task.
         self._outbox: collections.deque[tuple[bool, str]] = collections.deque()
         self._data_queued = 0
+        self.max_control = server.limits.control_queue
+        self._overflowed = False
         self._sender: asyncio.Task[None] | None = None
         self._prefixes: dict[str, str] = {}  # op id -> the start of its data frames
         self._closed = False
 
     # -- receiving ------------------------------------------------------------------------
 
-    async def serve(self) -> None:
+    @property
+    def queued(self) -> int:
+        """Frames waiting to be sent."""
+        return len(self._outbox)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def serve(self, init_deadline: float) -> None:
+        """Handle messages until the client leaves or breaks the protocol; `connection_init`
+        must have come by `init_deadline` (loop time), pings or not."""
         try:
-            async with asyncio.timeout(self.server.limits.init_timeout):
-                await self._handle(await self._receive())
+            try:
+                async with asyncio.timeout_at(init_deadline):
+                    while not self.acknowledged and not self._closed:
+                        await self._handle_next()
+            except TimeoutError:
+                raise ProtocolViolation(4408, "Connection initialisation timeout") from None
             while not self._closed:
-                await self._handle(await self._receive())
-        except TimeoutError:
-            await self._close(4408, "Connection initialisation timeout")
+                await self._handle_next()
+            if self._overflowed:
+                raise ProtocolViolation(4429, "Too many unread messages")
         except ProtocolViolation as violation:
             await self._close(violation.code, violation.reason)
         except _Disconnected:
@@ -270,6 +302,14 @@ class Connection:
                 self._sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._sender
+
+    async def _handle_next(self) -> None:
+        await self._handle(await self._receive())
+        if self._outbox:
+            # Messages that arrived together are received without a pause: the sender gets
+            # its turn before the next one, so that only a client that does not read sees
+            # its queue fill.
+            await asyncio.sleep(0)
 
     async def _receive(self) -> dict[str, Any]:
         message = await self.websocket.receive()
@@ -390,6 +430,11 @@ class Connection:
     def _queue(self, is_data: bool, text: str) -> None:
         if self._closed:
             return
+        if not is_data and len(self._outbox) - self._data_queued >= self.max_control:
+            # A client that does not read its pongs (or anything else): closed, not queued
+            # for without end. serve() sends the close frame at its next message.
+            self._overflow()
+            return
         if is_data:
             if self._data_queued >= self.server.limits.send_queue:
                 # Slow reader: drop its oldest undelivered data message (latest state wins).
@@ -403,6 +448,15 @@ class Connection:
         self._outbox.append((is_data, text))
         if self._sender is None:
             self._sender = asyncio.create_task(self._drain())
+
+    def _overflow(self) -> None:
+        logger.info("closing a websocket client that does not read (%d queued)", self.queued)
+        self._closed = True
+        self._overflowed = True
+        self._outbox.clear()
+        self._data_queued = 0
+        if self._sender is not None:
+            self._sender.cancel()  # blocked on the client: its frame is lost with it
 
     async def _drain(self) -> None:
         send = self._send
@@ -420,8 +474,11 @@ class Connection:
     async def _close(self, code: int, reason: str) -> None:
         self._closed = True
         if self.websocket.application_state == WebSocketState.CONNECTED:
-            with contextlib.suppress(OSError, RuntimeError):
-                await self.websocket.close(code=code, reason=reason)
+            # Bounded: the close frame waits behind whatever a client that does not read
+            # has left unread.
+            with contextlib.suppress(OSError, RuntimeError, TimeoutError, WebSocketDisconnect):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self.websocket.close(code=code, reason=reason)
 
 
 class _Disconnected(Exception):
