@@ -104,7 +104,11 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         "host": settings.host,
         "port": settings.port,
         "lifespan": "on",
-        "access_log": settings.access_log,
+        # Our own access record replaces uvicorn's (app/graphql/observe.py: one per
+        # /graphql request, with its request id); uvicorn's loggers go through ours
+        # (app/logs.py) instead of its own configuration.
+        "access_log": False,
+        "log_config": None,
         # Call updates are small JSON: compression saves little and its zlib state
         # costs ~40 KiB per connection (bench B3: 69 -> 28 KiB per subscriber).
         "ws_per_message_deflate": settings.ws_deflate,
