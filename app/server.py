@@ -125,7 +125,9 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         )
 
     registry = CollectorRegistry(auto_describe=True)
-    registry.register(StateCollector(lambda: state_samples(adapters, bus, watcher)))
+    registry.register(
+        StateCollector(lambda: [*state_samples(adapters, bus, watcher), *subscriptions.samples()])
+    )
 
     async def metrics(request: Request) -> Response:
         return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)

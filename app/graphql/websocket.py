@@ -35,6 +35,7 @@ from app.graphql.context import Context
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
 from app.graphql.schema import SwitchboardSchema
+from app.metrics import WEBSOCKET_DROPPED, Sample
 
 logger = logging.getLogger("switchboard.websocket")
 
@@ -115,6 +116,29 @@ class SubscriptionServer:
     @property
     def subscriptions(self) -> int:
         return sum(len(c.operations) for c in self.connections)
+
+    def samples(self) -> list[Sample]:
+        """For /metrics, read at scrape time."""
+        return [
+            (
+                "switchboard_websocket_connections",
+                "Open websocket connections.",
+                {},
+                float(len(self.connections)),
+            ),
+            (
+                "switchboard_subscriptions",
+                "Subscriptions running over websockets.",
+                {},
+                float(self.subscriptions),
+            ),
+            (
+                "switchboard_shared_executions",
+                "Subscription executions shared by identical subscriptions.",
+                {},
+                float(len(self.shared)),
+            ),
+        ]
 
     def _start_keep_alive(self) -> None:
         # One task for all connections: a task per connection costs memory at 10k clients.
@@ -443,6 +467,7 @@ class Connection:
                         del self._outbox[index]
                         self._data_queued -= 1
                         self.dropped += 1
+                        WEBSOCKET_DROPPED.inc()
                         break
             self._data_queued += 1
         self._outbox.append((is_data, text))

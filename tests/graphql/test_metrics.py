@@ -3,11 +3,14 @@ what the gateway does (vendor requests, commands), states are read at scrape tim
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.calls import Vendor
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway
+from tests.ws import graphql_ws
 
 
 async def scrape(gateway: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -58,3 +61,20 @@ async def test_states_are_read_at_scrape_time(gateway: Gateway) -> None:
     names = {name for name, _ in samples}
     assert not any("call_id" in str(labels) for _, labels in samples)
     assert "switchboard_vendor_request_seconds_bucket" in names
+
+
+async def test_websocket_gauges_follow_the_connections(gateway: Gateway) -> None:
+    async with graphql_ws(gateway.url) as ws:
+        await ws.subscribe(
+            "1",
+            "subscription($id: ID!) { callUpdated(id: $id) { id } }",
+            {"id": DEMO_IDS[Vendor.GENESYS]},
+        )
+        await ws.data("1")
+        samples = await scrape(gateway)
+        assert value(samples, "switchboard_websocket_connections") == 1.0
+        assert value(samples, "switchboard_subscriptions") == 1.0
+        assert value(samples, "switchboard_shared_executions") == 1.0
+    async with asyncio.timeout(5):  # the server ends its side of the connection
+        while value(await scrape(gateway), "switchboard_websocket_connections") != 0.0:
+            await asyncio.sleep(0.01)
