@@ -76,5 +76,5 @@ async def test_websocket_gauges_follow_the_connections(gateway: Gateway) -> None
         assert value(samples, "switchboard_subscriptions") == 1.0
         assert value(samples, "switchboard_shared_executions") == 1.0
     async with asyncio.timeout(5):  # the server ends its side of the connection
-        while value(await scrape(gateway), "switchboard_websocket_connections") != 0.0:
+        while value(await scrape(gateway), "switchboard_websocket_connections"):  # noqa: ASYNC110
             await asyncio.sleep(0.01)
