@@ -12,9 +12,10 @@ import asyncio
 import gc
 import logging
 import sys
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import fields, replace
+from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
@@ -92,10 +93,39 @@ async def serve(settings: Settings) -> None:
             )
             settings = emulators.settings_for(settings, base_url)
             logger.info("built-in emulators at %s", base_url)
-        config = server_config(create_app(settings, demo=demo), settings)
+        app = create_app(settings, demo=demo)
+        config = server_config(app, settings)
         settle_memory()
-        logger.info("GraphiQL at http://%s:%d/graphql", settings.host, settings.port)
-        await uvicorn.Server(config).serve()
+        logger.info(
+            "wallboard at http://%s:%d/, GraphiQL at /graphql", settings.host, settings.port
+        )
+        await DrainingServer(config, app.state.drain).serve()
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, stopping gracefully: on the first SIGTERM/SIGINT the app drains first
+    (readiness off, websockets closed 1001, leases released), then uvicorn stops
+    accepting and lets in-flight requests finish within SWITCHBOARD_DRAIN_TIMEOUT."""
+
+    def __init__(self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._draining: asyncio.Task[None] | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._draining is not None or self.should_exit:
+            super().handle_exit(sig, frame)  # a second signal: stop now
+            return
+        logger.info("draining: not ready, closing websockets, releasing leases")
+        self._draining = asyncio.get_running_loop().create_task(self._then_exit(sig, frame))
+
+    async def _then_exit(self, sig: int, frame: FrameType | None) -> None:
+        try:
+            async with asyncio.timeout(5):
+                await self._drain()
+        except Exception as failed:  # the stop goes on whatever the drain met
+            logger.warning("drain: %s", type(failed).__name__)
+        super().handle_exit(sig, frame)
 
 
 def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -112,6 +142,8 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         # Call updates are small JSON: compression saves little and its zlib state
         # costs ~40 KiB per connection (bench B3: 69 -> 28 KiB per subscriber).
         "ws_per_message_deflate": settings.ws_deflate,
+        # In-flight requests may finish this long once a stop began (after the drain).
+        "timeout_graceful_shutdown": settings.drain_timeout,
         # No `server: uvicorn`: an answer does not name the stack it runs on.
         "server_header": False,
         # Deadlines for slow clients and the connection cap (app/transport.py).

@@ -121,6 +121,8 @@ class Settings:
     # whole request, headers and body (and to take what it is sent); connections served at
     # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
     http_read_timeout: float = 10.0
+    # Seconds in-flight requests may take to finish once a stop began (after the drain).
+    drain_timeout: float = 10.0
     max_connections: int = 20_000
     allowed_hosts: str = ""
     # Demo mode only: documented vendor variants the embedded emulators show,

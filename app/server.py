@@ -8,11 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from app.adapters import Adapters
@@ -28,7 +24,7 @@ from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
 from app.live.watcher import Watcher
-from app.metrics import Sample, StateCollector, exposition
+from app.probes import Probes
 from app.vendors.registry import build_adapters
 from app.web import web_routes
 
@@ -101,57 +97,16 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             send_queue=settings.ws_send_queue,
         ),
     )
-    ready = False
-
-    async def readyz(request: Request) -> Response:
-        """Readiness, apart from liveness: 503 with the reason while this instance cannot
-        serve (starting or draining, no configured vendor usable, the Redis bus down)."""
-        vendors = {vendor.value: health.describe() for vendor, health in adapters.health.items()}
-        reasons = []
-        if not ready:
-            reasons.append("starting or draining")
-        if adapters.health and not any(h.usable for h in adapters.health.values()):
-            reasons.append("no configured vendor is usable")
-        if bus.shared and not bus.connected:
-            reasons.append("the Redis bus is disconnected")
-        return JSONResponse(
-            {
-                "status": "not ready" if reasons else "ready",
-                "reasons": reasons,
-                "bus": {"url": "redis" if bus.shared else "memory", "connected": bus.connected},
-                "vendors": vendors,
-            },
-            status_code=503 if reasons else 200,
-        )
-
-    registry = CollectorRegistry(auto_describe=True)
-    registry.register(
-        StateCollector(lambda: [*state_samples(adapters, bus, watcher), *subscriptions.samples()])
-    )
-
-    async def metrics(request: Request) -> Response:
-        return Response(exposition(registry), media_type=CONTENT_TYPE_LATEST)
-
-    async def healthz(request: Request) -> Response:
-        status = 200 if ready else 503
-        return JSONResponse(
-            {
-                "status": "ok" if ready else "starting",
-                "mode": "demo" if demo else "vendors",
-                "vendors": sorted(v.value for v in adapters.by_vendor),
-            },
-            status_code=status,
-        )
+    probes = Probes(adapters, bus, watcher, subscriptions, demo=demo)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        nonlocal ready
         await bus.connect()
-        ready = True
+        probes.ready = True
         try:
             yield
         finally:
-            ready = False
+            probes.ready = False
             await subscriptions.close()
             await watcher.close()
             await leases.aclose()
@@ -160,43 +115,13 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await adapters.close()
 
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz),
-            Route("/readyz", readyz),
-            Route("/metrics", metrics),
-            *web_routes(),
-        ],
+        routes=[*probes.routes(), *web_routes()],
         lifespan=lifespan,
     )
     app.state.services = services
     app.state.subscriptions = subscriptions
+    app.state.drain = probes.drain
     return SwitchboardApp(app, graphql, subscriptions, HostCheck.for_settings(settings))
-
-
-_BREAKER_VALUES = {"closed": 0.0, "half_open": 1.0, "open": 2.0}
-
-
-def state_samples(adapters: Adapters, bus: Bus, watcher: Watcher) -> list[Sample]:
-    """What /metrics reads at scrape time from the services that hold it."""
-    samples: list[Sample] = [
-        (
-            "switchboard_vendor_breaker_state",
-            "Circuit breaker per vendor: 0 closed, 1 half-open, 2 open.",
-            {"vendor": vendor.value},
-            _BREAKER_VALUES[str(health.describe()["breaker"])],
-        )
-        for vendor, health in adapters.health.items()
-    ]
-    samples.append(
-        (
-            "switchboard_bus_connected",
-            "1 while the event bus reaches the other instances (Redis up); memory: 1 when open.",
-            {"bus": "redis" if bus.shared else "memory"},
-            1.0 if bus.connected else 0.0,
-        )
-    )
-    samples.extend(watcher.samples())
-    return samples
 
 
 class SwitchboardApp:

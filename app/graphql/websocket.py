@@ -117,6 +117,14 @@ class SubscriptionServer:
     def subscriptions(self) -> int:
         return sum(len(c.operations) for c in self.connections)
 
+    async def going_away(self) -> None:
+        """Draining: close every connection with 1001 (going away), so that clients
+        reconnect to another instance at once rather than at a timeout."""
+        await asyncio.gather(
+            *(c._close(1001, "Server draining: reconnect") for c in list(self.connections)),
+            return_exceptions=True,
+        )
+
     def samples(self) -> list[Sample]:
         """For /metrics, read at scrape time."""
         return [

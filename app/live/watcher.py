@@ -273,7 +273,10 @@ class Watcher:
         when `work` is done (the call ended)."""
         while True:
             if not await self.leases.acquire(lease, self.lease_ttl):
-                await asyncio.sleep(self.lease_ttl / 3)
+                # Another instance observes. Ask again soon, not only at its TTL: one that
+                # drains releases its leases at once (app/probes.py), and a call should not
+                # go unobserved for long.
+                await asyncio.sleep(min(self.lease_ttl / 3, 1.0))
                 continue
             task = asyncio.create_task(work())
             held = True
