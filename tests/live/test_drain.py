@@ -38,7 +38,7 @@ async def test_drain_closes_websockets_and_hands_leases_over(
         "lease_ttl": 30.0,  # far longer than the test: only a release explains a takeover
         "poll_interval": 0.05,
         "long_poll": 0.0,
-        "watch_grace": 0.0,
+        "watch_grace": 30.0,  # closing the websockets alone would keep the call watched
     }
     redis = aioredis.Redis.from_url(redis_server.url)
     async with (
