@@ -100,15 +100,16 @@ def real_vendor_env(emulator_server: EmulatorServer) -> dict[str, str]:
 
 def test_graphiql_and_introspection_are_on_in_demo_mode_only() -> None:
     demo = Settings.from_env({})
-    real = Settings.from_env({"SWITCHBOARD_GENESYS_URL": "https://gws.example"})
+    genesys = {
+        "SWITCHBOARD_GENESYS_URL": "https://gws.example",
+        "SWITCHBOARD_GENESYS_USERNAME": "agent",
+        "SWITCHBOARD_GENESYS_PASSWORD": "secret",
+    }
+    real = Settings.from_env(genesys)
     assert (demo.graphiql, demo.introspection) == (True, True)
     assert (real.graphiql, real.introspection) == (False, False)
     switched_on = Settings.from_env(
-        {
-            "SWITCHBOARD_GENESYS_URL": "https://gws.example",
-            "SWITCHBOARD_GRAPHIQL": "1",
-            "SWITCHBOARD_INTROSPECTION": "1",
-        }
+        {**genesys, "SWITCHBOARD_GRAPHIQL": "1", "SWITCHBOARD_INTROSPECTION": "1"}
     )
     assert (switched_on.graphiql, switched_on.introspection) == (True, True)
     switched_off = Settings.from_env({"SWITCHBOARD_GRAPHIQL": "0"})
