@@ -100,6 +100,7 @@ class Settings:
     graphiql: bool | None = None
     access_log: bool = True
     log_format: str = ""  # json | text; unset: json unless stderr is a terminal
+    metrics: bool = True  # Prometheus counters on the hot paths (bench B1 compares off)
     introspection: bool | None = None
     simulate: bool = True
     # Hostile input (README, "Limits and error codes"). Fields of a document once its

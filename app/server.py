@@ -82,6 +82,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         graphiql=bool(settings.graphiql),  # resolved by Settings: never None
         max_body_bytes=settings.max_body_bytes,
         access_log=settings.access_log,
+        metrics=settings.metrics,
     )
 
     async def subscription_context(params: dict[str, Any]) -> Context:

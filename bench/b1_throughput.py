@@ -103,6 +103,21 @@ class Target:
     check: Callable[[dict[str, Any]], bool]  # is this `data` the right answer?
 
 
+_NO_METRICS = {"SWITCHBOARD_METRICS": "0"}
+_SWITCHBOARD_LABELS = {
+    "switchboard": "(a) switchboard",
+    "switchboard-nometrics": "(a') switchboard, metrics off",
+}
+
+
+def switchboard_target(
+    procs: Processes, emulators: str, key: str, extra_env: dict[str, str]
+) -> Target:
+    proc, base = start_switchboard(procs, emulators, extra_env=extra_env)
+    label = _SWITCHBOARD_LABELS[key]
+    return Target(key, label, f"{base}/graphql", proc.pid, SWITCHBOARD_QUERY, _switchboard_answer)
+
+
 def _switchboard_answer(data: dict[str, Any]) -> bool:
     call = data.get("call") or {}
     return call.get("id") == f"genesys:{CALL_ID}" and call.get("connId") is not None
@@ -411,7 +426,7 @@ def main() -> None:
     parser.add_argument(
         "--targets",
         default="switchboard,raw,hive",
-        help="comma-separated subset of switchboard,raw,hive",
+        help="comma-separated subset of switchboard,switchboard-nometrics,raw,hive",
     )
     args = parser.parse_args()
     wanted = args.targets.split(",")
@@ -430,6 +445,21 @@ def main() -> None:
                 Target(
                     "switchboard",
                     "(a) switchboard",
+                    f"{base}/graphql",
+                    proc.pid,
+                    SWITCHBOARD_QUERY,
+                    _switchboard_answer,
+                )
+            )
+        if "switchboard-nometrics" in wanted:
+            # The cost of metrics: the same server with SWITCHBOARD_METRICS=0 (issue 13:
+            # with them on, at least 90 % of the throughput without).
+            log("B1: starting switchboard without metrics")
+            proc, base = start_switchboard(procs, emulators, extra_env={"SWITCHBOARD_METRICS": "0"})
+            targets.append(
+                Target(
+                    "switchboard-nometrics",
+                    "(a') switchboard, metrics off",
                     f"{base}/graphql",
                     proc.pid,
                     SWITCHBOARD_QUERY,

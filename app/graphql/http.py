@@ -158,10 +158,12 @@ class GraphQLEndpoint:
         graphiql: bool,
         max_body_bytes: int,
         access_log: bool = True,
+        metrics: bool = True,
     ) -> None:
         self.schema = schema
         self.context = context
         self.access_log = access_log
+        self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = schema.max_json_depth
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
@@ -172,7 +174,7 @@ class GraphQLEndpoint:
         try:
             await self._serve(scope, receive, observed)
         finally:
-            observed.finish(scope, log=self.access_log)
+            observed.finish(scope, log=self.access_log, metrics=self.metrics)
             REQUEST_ID.reset(token)
 
     async def _serve(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:

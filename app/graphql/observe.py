@@ -52,13 +52,14 @@ class RequestObservation:
             ]
         await self._send(message)
 
-    def finish(self, scope: Scope, *, log: bool) -> None:
+    def finish(self, scope: Scope, *, log: bool, metrics: bool = True) -> None:
         elapsed = time.perf_counter() - self.started
-        outcome = self.codes[0] if self.codes else ("ok" if self.status < 400 else "refused")
         kind = self.operation_type
-        GRAPHQL_OPERATIONS.labels(kind, outcome).inc()
-        if kind in ("query", "mutation"):
-            GRAPHQL_SECONDS.labels(kind).observe(elapsed)
+        if metrics:
+            outcome = self.codes[0] if self.codes else ("ok" if self.status < 400 else "refused")
+            GRAPHQL_OPERATIONS.labels(kind, outcome).inc()
+            if kind in ("query", "mutation"):
+                GRAPHQL_SECONDS.labels(kind).observe(elapsed)
         if log:
             fields: dict[str, Any] = {
                 "requestId": self.request_id,

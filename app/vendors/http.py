@@ -79,8 +79,10 @@ class VendorHttp:
         timeout: float = 5.0,
         concurrency: int = 16,
         breaker: CircuitBreaker | None = None,
+        metrics: bool = True,
     ) -> None:
         self.vendor = vendor
+        self.metrics = metrics
         self.breaker = breaker or CircuitBreaker(vendor)
         # Metric children by label values, looked up once (app/metrics.py).
         self._counters: dict[tuple[str, str], Any] = {}
@@ -206,6 +208,8 @@ class VendorHttp:
         return response
 
     def _count(self, method: str, outcome: str, started: float | None = None) -> None:
+        if not self.metrics:
+            return
         key = (method, outcome)
         counter = self._counters.get(key)
         if counter is None:

@@ -32,6 +32,7 @@ def build_adapters(settings: Settings) -> Adapters:
             vendor_settings.url,
             timeout=settings.vendor_timeout,
             concurrency=settings.vendor_concurrency,
+            metrics=settings.metrics,
             breaker=CircuitBreaker(
                 vendor, failures=settings.breaker_failures, cooldown=settings.breaker_cooldown
             ),
