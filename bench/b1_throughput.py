@@ -438,34 +438,12 @@ def main() -> None:
         emulator_proc, emulators = start_emulators(procs)
         genesys_url = f"{emulators}/genesys"
         targets: list[Target] = []
-        if "switchboard" in wanted:
-            log("B1: starting switchboard")
-            proc, base = start_switchboard(procs, emulators)
-            targets.append(
-                Target(
-                    "switchboard",
-                    "(a) switchboard",
-                    f"{base}/graphql",
-                    proc.pid,
-                    SWITCHBOARD_QUERY,
-                    _switchboard_answer,
-                )
-            )
-        if "switchboard-nometrics" in wanted:
-            # The cost of metrics: the same server with SWITCHBOARD_METRICS=0 (issue 13:
-            # with them on, at least 90 % of the throughput without).
-            log("B1: starting switchboard without metrics")
-            proc, base = start_switchboard(procs, emulators, extra_env={"SWITCHBOARD_METRICS": "0"})
-            targets.append(
-                Target(
-                    "switchboard-nometrics",
-                    "(a') switchboard, metrics off",
-                    f"{base}/graphql",
-                    proc.pid,
-                    SWITCHBOARD_QUERY,
-                    _switchboard_answer,
-                )
-            )
+        # switchboard-nometrics: the cost of metrics, the same server with
+        # SWITCHBOARD_METRICS=0 (with them on, at least 90 % of the throughput without).
+        for key, env in (("switchboard", {}), ("switchboard-nometrics", _NO_METRICS)):
+            if key in wanted:
+                log(f"B1: starting {_SWITCHBOARD_LABELS[key]}")
+                targets.append(switchboard_target(procs, emulators, key, env))
         if "raw" in wanted:
             log("B1: starting the raw proxy")
             targets.append(start_raw_proxy(procs, genesys_url))
