@@ -16,6 +16,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from app import tracing
 from app.calls import Vendor
 from app.vendors.http import VendorHttp
+from tests.conftest import EmulatorServer
+from tests.demo import DEMO_IDS
+from tests.graphql.conftest import serve_gateway
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -98,3 +101,26 @@ async def test_off_means_no_span_and_no_header() -> None:
 def test_configure_is_off_without_an_endpoint() -> None:
     assert tracing.configure({}) is False
     assert not tracing.enabled()
+
+
+async def test_a_graphql_operation_is_a_span_with_its_vendor_requests_inside(
+    exporter: InMemorySpanExporter, emulator_server: EmulatorServer
+) -> None:
+    async with serve_gateway(emulator_server) as gateway:
+        query = {
+            "query": "query One($id: ID!) { call(id: $id) { id } }",
+            "variables": {"id": DEMO_IDS[Vendor.ORACLE]},
+        }
+        async with gateway.client.session.post(
+            gateway.client.url, json=query, headers={"traceparent": TRACEPARENT}
+        ) as response:
+            assert response.status == 200
+    spans = exporter.get_finished_spans()
+    [operation] = [s for s in spans if s.name == "graphql"]
+    assert operation.context.trace_id == int("0af7651916cd43dd8448eb211c80319c", 16)
+    assert operation.attributes is not None
+    assert operation.attributes["graphql.operation.type"] == "query"
+    assert operation.attributes["graphql.operation.name"] == "One"
+    [vendor] = [s for s in spans if s.name == "oracle GET"]
+    assert vendor.parent is not None
+    assert vendor.context.trace_id == operation.context.trace_id

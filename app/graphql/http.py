@@ -25,6 +25,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from app import tracing
 from app.errors import INTERNAL_SERVER_ERROR, BadUserInput
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
@@ -172,7 +173,18 @@ class GraphQLEndpoint:
         observed = RequestObservation(scope, send)
         token = REQUEST_ID.set(observed.request_id)
         try:
-            await self._serve(scope, receive, observed)
+            if tracing.enabled():
+                # A span per operation, continuing the caller's (the router's) trace.
+                carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+                with tracing.span(
+                    "graphql", {"requestId": observed.request_id}, carrier=carrier
+                ) as current:
+                    await self._serve(scope, receive, observed)
+                    current.set_attribute("graphql.operation.type", observed.operation_type)
+                    if observed.operation_name:
+                        current.set_attribute("graphql.operation.name", observed.operation_name)
+            else:
+                await self._serve(scope, receive, observed)
         finally:
             observed.finish(scope, log=self.access_log, metrics=self.metrics)
             REQUEST_ID.reset(token)

@@ -19,6 +19,10 @@ access = logging.getLogger("switchboard.access")
 
 _NAME_LIMIT = 64  # an operation name in a log record, at most
 
+# Metric children by label values, looked up once (labels are bounded: types and codes).
+_COUNTERS: dict[tuple[str, str], Any] = {}
+_TIMERS: dict[str, Any] = {}
+
 
 class RequestObservation:
     """One HTTP request: fill in `operation_type`, `operation_name`, `codes` while serving;
@@ -57,9 +61,15 @@ class RequestObservation:
         kind = self.operation_type
         if metrics:
             outcome = self.codes[0] if self.codes else ("ok" if self.status < 400 else "refused")
-            GRAPHQL_OPERATIONS.labels(kind, outcome).inc()
+            counter = _COUNTERS.get((kind, outcome))
+            if counter is None:
+                counter = _COUNTERS[(kind, outcome)] = GRAPHQL_OPERATIONS.labels(kind, outcome)
+            counter.inc()
             if kind in ("query", "mutation"):
-                GRAPHQL_SECONDS.labels(kind).observe(elapsed)
+                timer = _TIMERS.get(kind)
+                if timer is None:
+                    timer = _TIMERS[kind] = GRAPHQL_SECONDS.labels(kind)
+                timer.observe(elapsed)
         if log:
             fields: dict[str, Any] = {
                 "requestId": self.request_id,
