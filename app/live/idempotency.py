@@ -13,14 +13,10 @@ from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
 from app.errors import StoreUnavailable
 from app.idempotency import IdempotencyStore, MemoryIdempotency, Outcome
 from app.live.codec import decode_snapshot, encode_snapshot
-from app.live.redis_backend import REDIS_UNREACHABLE
+from app.live.redis_backend import REDIS_UNREACHABLE, command_client
 
 KEY_PREFIX: Final = "switchboard:idempotency:"
 
@@ -30,12 +26,7 @@ T = TypeVar("T")
 class RedisIdempotency:
     def __init__(self, url: str, *, timeout: float = 1.0) -> None:
         self._timeout = timeout
-        self._redis = Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self._redis = command_client(url, timeout)
 
     async def claim(self, key: str, fingerprint: str, ttl: float) -> Outcome | None:
         pending = _encode(Outcome(fingerprint))

@@ -25,11 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final, Protocol, TypeVar
 from urllib.parse import urlsplit
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-
-from app.live.redis_backend import REDIS_UNREACHABLE, redacted
+from app.live.redis_backend import REDIS_UNREACHABLE, command_client, redacted
 
 logger = logging.getLogger("switchboard.live.leases")
 
@@ -87,14 +83,8 @@ class RedisLeases:
         self.url = url
         self.owner = owner or default_owner()
         self._timeout = timeout
-        # One immediate retry for a pooled connection left stale by a Redis restart; all
-        # three operations are safe to repeat. asyncio.timeout bounds the whole call.
-        self._redis = Redis.from_url(
-            url,
-            socket_connect_timeout=timeout,
-            socket_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        # All three operations are safe to repeat; asyncio.timeout bounds the whole call.
+        self._redis = command_client(url, timeout)
         # EVALSHA, loading the script again when a restarted Redis has forgotten it.
         self._renew = self._redis.register_script(_RENEW)
         self._release = self._redis.register_script(_RELEASE)

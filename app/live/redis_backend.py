@@ -63,6 +63,18 @@ class BusUnavailable(ConnectionError):
     """Redis cannot be reached right now: the message was not published."""
 
 
+def command_client(url: str, timeout: float) -> Redis:
+    """A client for short commands (leases, idempotency keys): every operation bounded by
+    `timeout`, and one immediate retry for a pooled connection left stale by a Redis
+    restart (callers' operations are safe to repeat)."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=timeout,
+        socket_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
 def redacted(url: str) -> str:
     """The URL without credentials, fit for logs and error messages."""
     parts = urlsplit(url)
