@@ -97,6 +97,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             max_subscriptions=settings.ws_max_subscriptions,
             send_queue=settings.ws_send_queue,
         ),
+        access_log=settings.access_log,
+        metrics=settings.metrics,
     )
     probes = Probes(adapters, bus, watcher, subscriptions, demo=demo)
 

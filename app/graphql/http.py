@@ -16,7 +16,6 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from cross_web import HTTPException
-from graphql import DocumentNode, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -29,7 +28,7 @@ from app import tracing
 from app.errors import INTERNAL_SERVER_ERROR, BadUserInput
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
-from app.graphql.observe import RequestObservation
+from app.graphql.observe import RequestObservation, operation_name_of
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
 from app.logs import REQUEST_ID
 from app.web.graphiql import graphiql_page
@@ -288,18 +287,6 @@ class GraphQLEndpoint:
             }
         )
         await send({"type": "http.response.body", "body": payload})
-
-
-def operation_name_of(document: DocumentNode | None) -> str | None:
-    """The name of a document's only operation (the log names the operation run)."""
-    if document is None:
-        return None
-    names = [
-        d.name.value
-        for d in document.definitions
-        if isinstance(d, OperationDefinitionNode) and d.name is not None
-    ]
-    return names[0] if len(names) == 1 else None
 
 
 def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:

@@ -10,6 +10,7 @@ import logging
 import time
 from typing import Any
 
+from graphql import DocumentNode, OperationDefinitionNode
 from starlette.types import Message, Scope, Send
 
 from app import logs
@@ -39,7 +40,7 @@ class RequestObservation:
     )
 
     def __init__(self, scope: Scope, send: Send) -> None:
-        self.request_id = logs.request_id_from(_header(scope, b"x-request-id"))
+        self.request_id = logs.request_id_from(header(scope, b"x-request-id"))
         self.started = time.perf_counter()
         self.operation_type = "none"  # query, mutation; none: no operation ran
         self.operation_name: str | None = None
@@ -93,8 +94,66 @@ class RequestObservation:
             )
 
 
-def _header(scope: Scope, name: bytes) -> bytes | None:
+def header(scope: Scope, name: bytes) -> bytes | None:
     for key, value in scope["headers"]:
         if key == name:
             return value  # type: ignore[no-any-return]
     return None
+
+
+class OperationLog:
+    """The operations of one websocket connection, each logged (and counted) once when
+    it ends: completed, refused with an error, stopped by the client, or cut by the
+    connection's end. `connection_id` plays the request id's part."""
+
+    __slots__ = ("_log", "_metrics", "_running", "connection_id")
+
+    def __init__(self, request_id: bytes | None, *, log: bool, metrics: bool) -> None:
+        self.connection_id = logs.request_id_from(request_id)
+        self._log = log
+        self._metrics = metrics
+        self._running: dict[str, tuple[float, str, str | None]] = {}
+
+    def started(self, op_id: str, operation_type: str, name: str | None) -> None:
+        self._running[op_id] = (time.perf_counter(), operation_type, name)
+
+    def ended(self, op_id: str, outcome: str, codes: list[str] | None = None) -> None:
+        begun = self._running.pop(op_id, None)
+        at, kind, name = begun if begun is not None else (time.perf_counter(), "none", None)
+        if self._metrics:
+            GRAPHQL_OPERATIONS.labels(kind, codes[0] if codes else outcome).inc()
+        if not self._log:
+            return
+        fields: dict[str, Any] = {
+            "requestId": self.connection_id,
+            "transport": "websocket",
+            "operationType": kind,
+            "outcome": outcome,
+            "durationMs": round((time.perf_counter() - at) * 1000, 2),
+        }
+        if name:
+            fields["operationName"] = name[:_NAME_LIMIT]
+        if codes:
+            fields["codes"] = sorted(set(codes))
+        access.info(
+            "websocket %s %s",
+            kind,
+            outcome,
+            extra={"fields": fields, "request_id": self.connection_id},
+        )
+
+    def close_all(self) -> None:
+        for op_id in list(self._running):
+            self.ended(op_id, "closed")
+
+
+def operation_name_of(document: DocumentNode | None) -> str | None:
+    """The name of a document's only operation (the log names the operation run)."""
+    if document is None:
+        return None
+    names = [
+        d.name.value
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode) and d.name is not None
+    ]
+    return names[0] if len(names) == 1 else None

@@ -34,6 +34,7 @@ from app.errors import extensions_for
 from app.graphql.context import Context
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
+from app.graphql.observe import OperationLog, header, operation_name_of
 from app.graphql.schema import SwitchboardSchema
 from app.metrics import WEBSOCKET_DROPPED, Sample
 
@@ -77,11 +78,19 @@ class SubscriptionServer:
     """The ASGI websocket endpoint; one per gateway."""
 
     def __init__(
-        self, schema: SwitchboardSchema, context: ContextFactory, limits: WebSocketLimits
+        self,
+        schema: SwitchboardSchema,
+        context: ContextFactory,
+        limits: WebSocketLimits,
+        *,
+        access_log: bool = True,
+        metrics: bool = True,
     ) -> None:
         self.schema = schema
         self.context = context
         self.limits = limits
+        self.access_log = access_log
+        self.metrics = metrics
         self.connections: set[Connection] = set()
         self.shared: dict[tuple[str, str, str | None], SharedExecution] = {}
         self._keep_alive: asyncio.Task[None] | None = None
@@ -282,6 +291,11 @@ class Connection:
         self.server = server
         self.websocket = websocket
         self.protocol = protocol
+        # The upgrade request's X-Request-Id (a router's), or one made up: one per connection.
+        upgrade = websocket.scope if websocket is not None else {"headers": []}
+        self.log = OperationLog(
+            header(upgrade, b"x-request-id"), log=server.access_log, metrics=server.metrics
+        )
         self._send = send  # the raw ASGI send: frames skip Starlette's per-send checks
         self.params: dict[str, Any] = {}
         self.acknowledged = False
@@ -329,7 +343,8 @@ class Connection:
         finally:
             self._closed = True
             for op_id in list(self.operations):
-                await self._leave(op_id)
+                await self._leave(op_id, outcome="closed")
+            self.log.close_all()
             if self._sender is not None:
                 self._sender.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -386,7 +401,7 @@ class Connection:
         elif kind in ("complete", "stop"):
             if (kind == "complete") != (self.protocol == TRANSPORT_WS):
                 raise ProtocolViolation(4400, f"Unknown message type {kind!r}")
-            await self._leave(_operation_id(message))
+            await self._leave(_operation_id(message), outcome="stopped")
         elif kind == "connection_terminate" and self.protocol == LEGACY_WS:
             await self._close(1000, "")
         else:
@@ -417,6 +432,9 @@ class Connection:
         if prepared.operation_type is None:  # it does not parse or validate
             self.send_error(op_id, [dict(coded(error).formatted) for error in prepared.errors])
             return
+        self.log.started(
+            op_id, prepared.operation_type.value, name or operation_name_of(prepared.document)
+        )
         if prepared.operation_type is OperationType.SUBSCRIPTION:
             await self.server.join(self, op_id, payload)
         else:
@@ -424,8 +442,10 @@ class Connection:
             task = asyncio.create_task(self.server.run_once(self, op_id, payload))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    async def _leave(self, op_id: str) -> None:
+    async def _leave(self, op_id: str, *, outcome: str | None = None) -> None:
         self._prefixes.pop(op_id, None)
+        if outcome is not None:
+            self.log.ended(op_id, outcome)
         shared = self.operations.pop(op_id, None)
         if shared is not None:
             await shared.remove(self, op_id)
@@ -441,11 +461,14 @@ class Connection:
         self._queue(True, prefix + payload + "}")
 
     def send_error(self, op_id: str, errors: list[dict[str, Any]]) -> None:
+        codes = [str((e.get("extensions") or {}).get("code", "")) for e in errors]
+        self.log.ended(op_id, "error", [c for c in codes if c])
         payload: Any = errors if self.protocol == TRANSPORT_WS else errors[0]
         self._queue(False, json.dumps({"id": op_id, "type": "error", "payload": payload}))
         self._forget(op_id)
 
     def send_complete(self, op_id: str) -> None:
+        self.log.ended(op_id, "ok")
         self._queue(False, json.dumps({"id": op_id, "type": "complete"}))
         self._forget(op_id)
 

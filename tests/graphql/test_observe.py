@@ -3,6 +3,7 @@ access record with the operation and its outcome codes, the operation metrics.""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
@@ -11,6 +12,7 @@ from app.calls import Vendor
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
 from tests.graphql.conftest import Gateway
 from tests.graphql.test_metrics import scrape, value
+from tests.ws import graphql_ws
 
 QUERY = "query Lookup($id: ID!) { call(id: $id) { id } }"
 
@@ -56,3 +58,37 @@ async def test_outcome_codes_are_recorded_and_counted(
     assert value(after, name, **labels) == value(before, name, **labels) + 1
     [record] = [r for r in caplog.records if r.name == "switchboard.access"]
     assert record.fields["codes"] == ["NOT_FOUND"]  # type: ignore[attr-defined]
+
+
+async def test_each_websocket_operation_is_one_access_record(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "switchboard.access")
+    async with graphql_ws(gateway.url) as ws:
+        await ws.subscribe(
+            "1",
+            "subscription Follow($id: ID!) { callUpdated(id: $id) { id } }",
+            {"id": DEMO_IDS[Vendor.GENESYS]},
+        )
+        await ws.data("1")
+        await ws.subscribe("2", "{ ...Missing }")
+        assert (await ws.receive())["type"] == "error"
+        await ws.stop("1")
+    async with asyncio.timeout(5):
+        while len(websocket_records(caplog)) < 2:  # noqa: ASYNC110 (logged by the server)
+            await asyncio.sleep(0.01)
+    refused, followed = sorted(websocket_records(caplog), key=lambda f: str(f["outcome"]))
+    assert refused["outcome"] == "error"
+    assert refused["codes"] == ["GRAPHQL_VALIDATION_FAILED"]
+    assert followed["outcome"] == "stopped"
+    assert followed["operationType"] == "subscription"
+    assert followed["operationName"] == "Follow"
+    assert followed["requestId"] == refused["requestId"]  # one connection, one id
+
+
+def websocket_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, object]]:
+    return [
+        r.fields  # type: ignore[attr-defined]
+        for r in caplog.records
+        if r.name == "switchboard.access" and r.fields.get("transport") == "websocket"  # type: ignore[attr-defined]
+    ]
