@@ -28,6 +28,7 @@ from app.errors import (
     VendorUnauthenticated,
     VendorUnavailable,
 )
+from app.metrics import TOKEN_REFRESHES
 from app.vendors.fields import as_int
 from app.vendors.genesys.mapping import NOT_AUTHENTICATED, refusal
 from app.vendors.genesys.wire import GenesysDialWire, GenesysOperationWire
@@ -151,6 +152,7 @@ class GenesysSession:
             if not renewed:
                 self.epoch += 1
             self._csrf = None
+            TOKEN_REFRESHES.labels(self.http.vendor.value).inc()  # a new session follows
             if self.http.cookie(SESSION_COOKIE) == sent:
                 self.http.forget_cookies()
 
