@@ -55,8 +55,11 @@ class SwitchboardError(Exception):
         return extensions
 
 
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
 class BadUserInput(SwitchboardError):
-    code = "BAD_USER_INPUT"
+    code = BAD_USER_INPUT
 
 
 class CallNotFound(SwitchboardError):

@@ -12,6 +12,7 @@ import logging
 from graphql import GraphQLError, GraphQLSyntaxError
 
 from app.errors import (
+    BAD_USER_INPUT,
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
     INTERNAL_SERVER_ERROR,
@@ -28,7 +29,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         return error  # graphql-core copied its extensions already
     if isinstance(original, GraphQLError):
         # graphql-core could not coerce a value the client sent (e.g. a variable).
-        error.extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
+        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
         return error
     if original is None:
         if error.extensions and "code" in error.extensions:
@@ -36,7 +37,7 @@ def coded(error: GraphQLError) -> GraphQLError:
         if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
             code = GRAPHQL_PARSE_FAILED
         elif error.message.startswith("Variable "):
-            code = "BAD_USER_INPUT"
+            code = BAD_USER_INPUT
         else:
             code = GRAPHQL_VALIDATION_FAILED
         error.extensions = {**(error.extensions or {}), "code": code}

@@ -47,6 +47,7 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
 
+from app.errors import BAD_USER_INPUT
 from app.graphql.cost import FREE, CostPlan, plan
 from app.graphql.limits import DocumentLimits
 
@@ -168,7 +169,7 @@ class PreparedOperations:
         if len(query) > self.max_document_bytes:
             too_large = GraphQLError(
                 f"The document is larger than {self.max_document_bytes} bytes.",
-                extensions={"code": "BAD_USER_INPUT", "maxDocumentBytes": self.max_document_bytes},
+                extensions={"code": BAD_USER_INPUT, "maxDocumentBytes": self.max_document_bytes},
             )
             return Prepared(None, None, (too_large,))
         try:
@@ -188,7 +189,7 @@ class PreparedOperations:
                 message = f"Unknown operation named '{operation_name}'."
             else:
                 message = "Must provide operation name if query contains multiple operations."
-            refusal = GraphQLError(message, extensions={"code": "BAD_USER_INPUT"})
+            refusal = GraphQLError(message, extensions={"code": BAD_USER_INPUT})
             return Prepared(None, None, (refusal,))
         cost = plan(document, operation, max_ids=self.max_ids)
         return Prepared(document, OperationType(operation.operation.value), cost=cost)

@@ -25,7 +25,7 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import tracing
-from app.errors import INTERNAL_SERVER_ERROR, BadUserInput
+from app.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, BadUserInput
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
 from app.graphql.observe import RequestObservation, operation_name_of
@@ -94,7 +94,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
 
 def graphql_error_response(
-    message: str, status_code: int, code: str = "BAD_USER_INPUT"
+    message: str, status_code: int, code: str = BAD_USER_INPUT
 ) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]},

@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.execution import ExecutionResult, PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from app.errors import extensions_for
+from app.errors import BAD_USER_INPUT, extensions_for
 from app.graphql.context import Context
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
@@ -576,4 +576,4 @@ def _errors(result: ExecutionResult) -> list[dict[str, Any]]:
 
 
 def _user_error(message: str) -> dict[str, Any]:
-    return {"message": message, "extensions": {"code": "BAD_USER_INPUT"}}
+    return {"message": message, "extensions": {"code": BAD_USER_INPUT}}
