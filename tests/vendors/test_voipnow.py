@@ -10,7 +10,6 @@ import pytest
 
 from app.adapters import StartCall
 from app.calls import CallId, CallState, Capability, Vendor, VoipNowCall, VoipNowCallView
-from app.emulators.base import DEMO_CREDENTIALS
 from app.emulators.control import Fault
 from app.emulators.voipnow import TOKEN_LIFETIME, VoipNowEmulator
 from app.emulators.voipnow_store import DEMO_CALL_ID, PhoneCall, PhoneCallStore, PhoneCallView
@@ -29,9 +28,14 @@ from app.vendors.voipnow import VoipNowAdapter, created_native_id
 from tests.adapters import fetch_one
 from tests.clock import ManualClock
 from tests.conftest import EmulatorServer, VendorHttpFactory
-
-DEMO = f"12/0003*210/{DEMO_CALL_ID}"
-SECRET = DEMO_CREDENTIALS["voipnow"]["client_secret"]
+from tests.vendors.voipnow_support import (
+    DEMO,
+    add_call,
+    assert_no_secrets,
+    make_adapter,
+    requests_of,
+    token_requests,
+)
 
 
 @pytest.fixture
@@ -39,47 +43,9 @@ def store(emulator_server: EmulatorServer) -> PhoneCallStore:
     return emulator_server.emulator(VoipNowEmulator).store
 
 
-def make_adapter(
-    vendor_http: VendorHttpFactory,
-    *,
-    timeout: float = 2.0,
-    client_secret: str = SECRET,
-    clock: ManualClock | None = None,
-) -> VoipNowAdapter:
-    http = vendor_http(Vendor.VOIPNOW, timeout=timeout)
-    client_id = DEMO_CREDENTIALS["voipnow"]["client_id"]
-    if clock is None:
-        return VoipNowAdapter(http, client_id=client_id, client_secret=client_secret)
-    return VoipNowAdapter(http, client_id=client_id, client_secret=client_secret, clock=clock)
-
-
 @pytest.fixture
 def adapter(vendor_http: VendorHttpFactory) -> VoipNowAdapter:
     return make_adapter(vendor_http)
-
-
-def requests_of(server: EmulatorServer, method: str, path_contains: str) -> list[str]:
-    return [
-        r.path
-        for r in server.control.requests
-        if r.vendor == "voipnow" and r.method == method and path_contains in r.path
-    ]
-
-
-def token_requests(server: EmulatorServer) -> int:
-    return server.control.count("voipnow", path_contains="/oauth/token.php")
-
-
-def add_call(store: PhoneCallStore, phone_call_id: str, extension: str = "0003*210") -> str:
-    store.add_call(
-        PhoneCall(phone_call_id, "12", extension, [PhoneCallView("00", extension, status="5")])
-    )
-    return f"12/{extension}/{phone_call_id}"
-
-
-def assert_no_secrets(error: BaseException, emulator: VoipNowEmulator) -> None:
-    for secret in (SECRET, *emulator.tokens):
-        assert secret not in str(error)
 
 
 async def test_fetch_many_demo_call_has_exact_fields(
