@@ -4,7 +4,6 @@ call resource, statusCodes 0-20, session loss, and two nodes behind a sticky bal
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
 
@@ -26,6 +25,7 @@ from app.errors import (
 )
 from app.vendors.genesys import GenesysAdapter
 from tests.conftest import EmulatorServer, VendorHttpFactory
+from tests.vendors.test_genesys import state_reached
 from tests.vendors.test_genesys_push import is_call, streaming
 
 USERNAME = DEMO_CREDENTIALS["genesys"]["username"]
@@ -57,20 +57,6 @@ def posts(server: EmulatorServer, path: str) -> int:
         for r in server.control.requests
         if r.vendor == "genesys" and r.method == "POST" and r.path == path
     )
-
-
-async def state_reached(store: GenesysCallStore, call_id: str, state: str) -> None:
-    reached = asyncio.Event()
-
-    def listen(call: dict[str, Any]) -> None:
-        if call["id"] == call_id and call["state"] == state:
-            reached.set()
-
-    store.add_listener(listen)
-    try:
-        await asyncio.wait_for(reached.wait(), timeout=5)
-    finally:
-        store.remove_listener(listen)
 
 
 # -- the 8.5.2 call resource ------------------------------------------------------------------
