@@ -56,6 +56,9 @@ class Secret(str):
         return "Secret('**********')"
 
 
+_NO_SECRET = Secret("")
+
+
 @dataclass(frozen=True)
 class VendorSettings:
     url: str
@@ -129,6 +132,20 @@ class Settings:
     # Demo mode only: documented vendor variants the embedded emulators show,
     # "vendor=variant,…" (README, "Vendors").
     emulator_variants: str = ""
+    # Who is asking (README, "Authentication"; app/auth): none | jwt | api-key |
+    # jwt,api-key. Unset with a vendor URL configured, start-up stops (from_env).
+    auth: str = "none"
+    jwt_jwks_url: str = ""
+    jwt_jwks_file: str = ""
+    jwt_secret: Secret = _NO_SECRET  # HS256, for development
+    jwt_issuer: str = ""
+    jwt_audience: str = ""
+    jwt_lines_claim: str = "lines"
+    api_keys_file: str = ""
+    # Browser origins allowed besides the page's own (CORS, websocket handshakes).
+    allowed_origins: str = ""
+    # Commands (hold, retrieve, hang up, start) per principal per minute; 0: no limit.
+    command_rate: int = 0
 
     def __post_init__(self) -> None:
         # Resolved here, before the demo setup points the settings at the emulators: a
@@ -163,6 +180,8 @@ class Settings:
                     f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
                     f"{type(default).__name__} like {default!r}"
                 ) from None
+        if "auth" in values:
+            values["auth"] = _auth_methods(values["auth"])
         if values.get("log_format", "") not in ("", "json", "text"):
             raise ConfigurationError(
                 f"SWITCHBOARD_LOG_FORMAT={values['log_format']!r}: expected json or text"
@@ -172,6 +191,12 @@ class Settings:
             for vendor in Vendor
             if (url := env.get(f"SWITCHBOARD_{vendor.name}_URL", ""))
         }
+        if "SWITCHBOARD_AUTH" not in env and values["vendors"]:
+            raise ConfigurationError(
+                "SWITCHBOARD_AUTH is not set: with a vendor configured, say who may call "
+                "switchboard: SWITCHBOARD_AUTH=jwt, api-key or jwt,api-key (or none, "
+                "explicitly, behind something that authenticates)"
+            )
         return cls(**values)
 
     @classmethod
@@ -211,7 +236,7 @@ class Settings:
 
 def _vendor_settings(vendor: Vendor, url: str, env: Mapping[str, str]) -> VendorSettings:
     prefix = f"SWITCHBOARD_{vendor.name}_"
-    _check_url(f"{prefix}URL", url)
+    check_url(f"{prefix}URL", url)
     credentials = {
         name: Secret(env.get(f"{prefix}{name.upper()}", "")) for name in CREDENTIAL_NAMES[vendor]
     }
@@ -225,11 +250,13 @@ def _vendor_settings(vendor: Vendor, url: str, env: Mapping[str, str]) -> Vendor
     }
     for name, value in options.items():
         if name.endswith("_url"):
-            _check_url(f"{prefix}{name.upper()}", value)
+            check_url(f"{prefix}{name.upper()}", value)
     return VendorSettings(url, credentials, options)
 
 
-def _check_url(variable: str, url: str) -> None:
+def check_url(variable: str, url: str, *, base: bool = True) -> None:
+    """A ConfigurationError naming `variable` unless `url` is an http(s) URL (a `base`
+    URL, one paths are added to, without query or fragment)."""
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
@@ -239,8 +266,22 @@ def _check_url(variable: str, url: str) -> None:
         raise ConfigurationError(
             f"{variable}={url!r}: expected an http(s) URL such as https://vendor.example.com"
         )
-    if parts.query or parts.fragment:
+    if base and (parts.query or parts.fragment):
         raise ConfigurationError(f"{variable}={url!r}: a base URL has no query or fragment")
+
+
+_AUTH_METHODS = ("none", "jwt", "api-key")
+
+
+def _auth_methods(raw: str) -> str:
+    """SWITCHBOARD_AUTH normalised ("api-key, jwt" -> "jwt,api-key"), or a clear refusal."""
+    methods = {word.strip().lower() for word in raw.split(",") if word.strip()}
+    unknown = methods - set(_AUTH_METHODS)
+    if not methods or unknown or ("none" in methods and len(methods) > 1):
+        raise ConfigurationError(
+            f"SWITCHBOARD_AUTH={raw!r}: expected none, jwt, api-key or jwt,api-key"
+        )
+    return ",".join(m for m in _AUTH_METHODS if m in methods)
 
 
 # Switches whose default depends on the mode (see Settings.graphiql).

@@ -7,6 +7,9 @@
      ├── InvalidState                     INVALID_STATE
      ├── StoreUnavailable                 SERVICE_UNAVAILABLE (Redis, for idempotency keys)
      ├── CostTooHigh                      COST_ESTIMATED_TOO_EXPENSIVE (demand control)
+     ├── Unauthenticated                  UNAUTHENTICATED (no usable credential: HTTP 401)
+     ├── Forbidden                        FORBIDDEN (a scope missing, not the caller's call)
+     ├── RateLimited                      RATE_LIMITED (retryAfter: seconds)
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
           │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
@@ -103,6 +106,34 @@ class CostTooHigh(SwitchboardError):
         )
 
 
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+
+
+class Unauthenticated(SwitchboardError):
+    """No credential, or one that does not verify (malformed, wrongly signed, expired,
+    unknown key). The message says which, never the credential."""
+
+    code = UNAUTHENTICATED
+
+
+class Forbidden(SwitchboardError):
+    """The caller is known but may not do this: a scope is missing, or the call is not
+    one of the caller's lines. Nothing was sent to the vendor."""
+
+    code = FORBIDDEN
+
+
+class RateLimited(SwitchboardError):
+    """Too many commands from one caller in the current minute (SWITCHBOARD_COMMAND_RATE);
+    `retryAfter`: seconds until the next one is accepted. The command was not sent."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, retryAfter=retry_after)
+
+
 class VendorError(SwitchboardError):
     """The vendor could not give an answer. Always names the vendor.
 
@@ -142,11 +173,11 @@ class OutcomeUnknown(VendorError):
 
 
 class VendorUnauthenticated(VendorError):
-    code = "UNAUTHENTICATED"
+    code = UNAUTHENTICATED
 
 
 class VendorForbidden(VendorError):
-    code = "FORBIDDEN"
+    code = FORBIDDEN
 
 
 def extensions_for(error: BaseException | None) -> dict[str, Any]:

@@ -12,6 +12,11 @@ from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
 from app.adapters import Adapters
+from app.auth.origins import OriginCheck
+from app.auth.placed import PlacedCalls
+from app.auth.principal import EVERYONE, Principal
+from app.auth.rate import CommandRate
+from app.auth.setup import authenticator_for
 from app.call_control import CallControl
 from app.config import Settings
 from app.graphql.context import Context
@@ -23,6 +28,8 @@ from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
+from app.live.placed import placed_calls_for
+from app.live.rate import command_rate_for
 from app.live.watcher import Watcher
 from app.probes import Probes
 from app.vendors.registry import build_adapters
@@ -38,14 +45,21 @@ class Services:
     bus: Bus
     watcher: Watcher
     control: CallControl
+    placed: PlacedCalls
+    rate: CommandRate
 
-    def context(self, connection_params: dict[str, Any] | None = None) -> Context:
+    def context(
+        self, principal: Principal = EVERYONE, connection_params: dict[str, Any] | None = None
+    ) -> Context:
         # A new context (so new loaders, new caches) for every operation.
         return Context(
             adapters=self.adapters,
             settings=self.settings,
             control=self.control,
             live=self.watcher,
+            principal=principal,
+            placed=self.placed,
+            rate=self.rate,
             connection_params=connection_params or {},
         )
 
@@ -74,11 +88,15 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         idempotency=idempotency,
         idempotency_ttl=settings.idempotency_ttl,
     )
-    services = Services(settings, adapters, bus, watcher, control)
+    authenticator = authenticator_for(settings)
+    placed = placed_calls_for(settings.broadcast_url)
+    rate = command_rate_for(settings.broadcast_url, settings.command_rate)
+    services = Services(settings, adapters, bus, watcher, control, placed, rate)
     schema = build_schema(settings)
     graphql = GraphQLEndpoint(
         schema,
         services.context,
+        authenticator,
         graphiql=bool(settings.graphiql),  # resolved by Settings: never None
         max_body_bytes=settings.max_body_bytes,
         access_log=settings.access_log,
@@ -86,7 +104,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     )
 
     async def subscription_context(params: dict[str, Any]) -> Context:
-        return services.context(params)
+        return services.context(EVERYONE, params)  # TODO(auth): the connection's principal
 
     subscriptions = SubscriptionServer(
         schema,
@@ -114,6 +132,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await watcher.close()
             await leases.aclose()
             await idempotency.aclose()
+            await placed.aclose()
+            await rate.aclose()
             await bus.disconnect()
             await adapters.close()
 
@@ -124,7 +144,13 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     app.state.services = services
     app.state.subscriptions = subscriptions
     app.state.drain = probes.drain
-    return SwitchboardApp(app, graphql, subscriptions, HostCheck.for_settings(settings))
+    return SwitchboardApp(
+        app,
+        graphql,
+        subscriptions,
+        HostCheck.for_settings(settings),
+        OriginCheck.parse(settings.allowed_origins),
+    )
 
 
 class SwitchboardApp:
@@ -139,22 +165,32 @@ class SwitchboardApp:
         graphql: GraphQLEndpoint,
         subscriptions: SubscriptionServer,
         hosts: HostCheck | None = None,
+        origins: OriginCheck | None = None,
     ) -> None:
         self.app = app
         self.graphql = graphql
         self.subscriptions = subscriptions
         self.hosts = hosts
+        self.origins = origins or OriginCheck(frozenset())
         self.state = app.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            self.hosts is not None
-            and scope["type"] != "lifespan"
-            and scope["path"] != "/healthz"
-            and not self.hosts.allows(scope)
-        ):
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if self.hosts is not None and scope["path"] != "/healthz" and not self.hosts.allows(scope):
             await self.hosts.refuse(scope, receive, send)
-        elif scope["type"] == "http" and scope["path"] == "/graphql":
+            return
+        origin = self.origins.verdict(scope)
+        if origin is False:
+            await self.origins.refuse(scope, receive, send)
+            return
+        if isinstance(origin, bytes) and scope["type"] == "http":
+            if scope["method"] == "OPTIONS":
+                await self.origins.preflight(origin, send)
+                return
+            send = self.origins.with_cors(origin, send)
+        if scope["type"] == "http" and scope["path"] == "/graphql":
             await self.graphql(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] == "/graphql":
             await self.subscriptions(scope, receive, send)

@@ -41,6 +41,7 @@ def test_vendors_are_configured_by_url_with_hidden_credentials() -> None:
             "SWITCHBOARD_HUAWEI_URL": "https://cec.example",
             "SWITCHBOARD_HUAWEI_APP_KEY": "ak",
             "SWITCHBOARD_HUAWEI_APP_SECRET": "very-secret",
+            "SWITCHBOARD_AUTH": "none",
         }
     )
     assert list(settings.vendors) == [Vendor.HUAWEI]

@@ -92,7 +92,10 @@ async def test_allowed_hosts_add_to_the_loopback_names(emulator_server: Emulator
 
 def real_vendor_env(emulator_server: EmulatorServer) -> dict[str, str]:
     """Configured as a deployment is: by vendor URLs (here the emulators')."""
-    env = {"SWITCHBOARD_GENESYS_URL": emulator_server.base_url("genesys")}
+    env = {
+        "SWITCHBOARD_GENESYS_URL": emulator_server.base_url("genesys"),
+        "SWITCHBOARD_AUTH": "none",
+    }
     for name, value in DEMO_CREDENTIALS["genesys"].items():
         env[f"SWITCHBOARD_GENESYS_{name.upper()}"] = value
     return env
@@ -104,6 +107,7 @@ def test_graphiql_and_introspection_are_on_in_demo_mode_only() -> None:
         "SWITCHBOARD_GENESYS_URL": "https://gws.example",
         "SWITCHBOARD_GENESYS_USERNAME": "agent",
         "SWITCHBOARD_GENESYS_PASSWORD": "secret",
+        "SWITCHBOARD_AUTH": "none",
     }
     real = Settings.from_env(genesys)
     assert (demo.graphiql, demo.introspection) == (True, True)

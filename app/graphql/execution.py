@@ -29,6 +29,7 @@ from typing import Any
 from graphql import (
     ASTValidationRule,
     DocumentNode,
+    FieldNode,
     GraphQLError,
     GraphQLSchema,
     get_operation_ast,
@@ -99,6 +100,9 @@ class Prepared:
     operation_type: OperationType | None
     errors: tuple[GraphQLError, ...] = ()
     cost: CostPlan = FREE
+    # Asks for nothing but `_service` (and `__typename`): a router composing the
+    # supergraph may ask without a credential (app/graphql/http.py).
+    anonymous: bool = False
 
 
 # A refused document is kept only this small: refusing it again is cheap anyway, and a
@@ -192,7 +196,16 @@ class PreparedOperations:
             refusal = GraphQLError(message, extensions={"code": BAD_USER_INPUT})
             return Prepared(None, None, (refusal,))
         cost = plan(document, operation, max_ids=self.max_ids)
-        return Prepared(document, OperationType(operation.operation.value), cost=cost)
+        anonymous = all(
+            isinstance(selection, FieldNode) and selection.name.value in _ANONYMOUS_FIELDS
+            for selection in operation.selection_set.selections
+        )
+        return Prepared(
+            document, OperationType(operation.operation.value), cost=cost, anonymous=anonymous
+        )
+
+
+_ANONYMOUS_FIELDS = frozenset({"_service", "__typename"})
 
 
 def _weight(key: tuple[str, str | None]) -> int:

@@ -1,5 +1,11 @@
 """GraphQL over HTTP: a lean path for `POST application/json` straight to the schema,
-and Strawberry's view for the rest (GET queries, GraphiQL, other content types).
+and Strawberry's view for GET (queries only, and GraphiQL's page).
+
+Who is asking is settled first (app/auth): no, a malformed, wrongly signed or expired
+credential is answered 401 with `WWW-Authenticate: Bearer` and UNAUTHENTICATED, except
+that `_service { sdl }` (a router composing) needs none. A POST that is not JSON — the
+`text/plain`, form and multipart posts a foreign page can make a browser send without
+CORS' consent — is refused with 415 before anything runs (CSRF).
 
 Every refusal is a coded GraphQL error, JSON, never a 500 or plain text: malformed
 JSON, JSON nested too deeply (in the body or in GET parameters), no query, a body over
@@ -25,7 +31,15 @@ from strawberry.exceptions import MissingQueryError
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import tracing
-from app.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, BadUserInput
+from app.auth.authenticator import Authenticator, credential_of_headers
+from app.auth.principal import NOBODY, Principal
+from app.errors import (
+    BAD_USER_INPUT,
+    INTERNAL_SERVER_ERROR,
+    UNAUTHENTICATED,
+    BadUserInput,
+    Unauthenticated,
+)
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
 from app.graphql.observe import RequestObservation, operation_name_of
@@ -64,11 +78,15 @@ query DemoCalls {
 logger = logging.getLogger("switchboard.graphql")
 
 
+ContextFactory = Callable[[Principal], Context]
+PRINCIPAL_KEY = "switchboard.principal"  # where the endpoint leaves the principal in the scope
+
+
 class GraphQLApp(GraphQL[Context, None]):
     """Strawberry's HTTP view with our context and our GraphiQL start page."""
 
     def __init__(
-        self, schema: SwitchboardSchema, context: Callable[[], Context], *, graphiql: bool
+        self, schema: SwitchboardSchema, context: ContextFactory, *, graphiql: bool
     ) -> None:
         super().__init__(schema, graphql_ide="graphiql" if graphiql else None)
         self.context = context
@@ -87,19 +105,36 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
-        return self.context()
+        return self.context(request.scope[PRINCIPAL_KEY])
 
     async def render_graphql_ide(self, request: Request) -> Response:
         return HTMLResponse(self._ide_html)
 
 
 def graphql_error_response(
-    message: str, status_code: int, code: str = BAD_USER_INPUT
+    message: str,
+    status_code: int,
+    code: str = BAD_USER_INPUT,
+    headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": {"code": code}}]},
         status_code=status_code,
+        headers=headers,
     )
+
+
+def unauthenticated_response(refused: Unauthenticated) -> JSONResponse:
+    """401 as RFC 6750 says: the scheme in WWW-Authenticate, the reason in the body."""
+    challenge = 'Bearer realm="switchboard"'
+    if refused.message != _NO_CREDENTIAL:
+        challenge += ', error="invalid_token"'
+    return graphql_error_response(
+        refused.message, 401, UNAUTHENTICATED, {"www-authenticate": challenge}
+    )
+
+
+_NO_CREDENTIAL = "This needs a credential: Authorization: Bearer <token>, or X-API-Key."
 
 
 class BodySizeLimit:
@@ -153,7 +188,8 @@ class GraphQLEndpoint:
     def __init__(
         self,
         schema: SwitchboardSchema,
-        context: Callable[[], Context],
+        context: ContextFactory,
+        authenticator: Authenticator,
         *,
         graphiql: bool,
         max_body_bytes: int,
@@ -162,6 +198,7 @@ class GraphQLEndpoint:
     ) -> None:
         self.schema = schema
         self.context = context
+        self.authenticator = authenticator
         self.access_log = access_log
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
@@ -191,9 +228,28 @@ class GraphQLEndpoint:
     async def _serve(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:
         send = observed.send
         try:
-            if scope["method"] == "POST" and _json_content(scope):
-                await self._post(scope, receive, observed)
+            try:
+                principal = await self.authenticator.principal(
+                    credential_of_headers(scope["headers"])
+                )
+            except Unauthenticated as bad_credential:
+                await unauthenticated_response(bad_credential)(scope, receive, send)
                 return
+            observed.sub = principal.sub if principal is not NOBODY else None
+            if scope["method"] == "POST":
+                if not _json_content(scope):
+                    # Not executed: a foreign page may post text/plain or a form freely.
+                    refusal = "POST bodies must be application/json (a GraphQL request)."
+                    await graphql_error_response(refusal, 415)(scope, receive, send)
+                    return
+                await self._post(scope, receive, observed, principal)
+                return
+            if principal is NOBODY and not self._anonymous_get(scope):
+                await unauthenticated_response(Unauthenticated(_NO_CREDENTIAL))(
+                    scope, receive, send
+                )
+                return
+            scope[PRINCIPAL_KEY] = principal
             too_deep_parameters = _deep_parameters(scope, self.max_json_depth)
             if too_deep_parameters is not None:
                 refused = too_deep_parameters.message
@@ -211,12 +267,23 @@ class GraphQLEndpoint:
             # with its stack trace, answered without it.
             logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])
             with contextlib.suppress(Exception):  # unless the answer had begun already
-                refusal = graphql_error_response(
+                failure = graphql_error_response(
                     "Internal server error.", 500, INTERNAL_SERVER_ERROR
                 )
-                await refusal(scope, receive, send)
+                await failure(scope, receive, send)
 
-    async def _post(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:
+    def _anonymous_get(self, scope: Scope) -> bool:
+        """A GET that needs no credential: GraphiQL's page (no query), or `_service`."""
+        parameters = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        queries = parameters.get("query")
+        if not queries:
+            return True  # the IDE's page: it sends the token itself (Headers tab)
+        names = parameters.get("operationName")
+        return self.schema.operations.get(queries[0], names[0] if names else None).anonymous
+
+    async def _post(
+        self, scope: Scope, receive: Receive, observed: RequestObservation, principal: Principal
+    ) -> None:
         send = observed.send
         body = await _read_body(receive, self.max_body_bytes)
         if body is None:
@@ -247,11 +314,14 @@ class GraphQLEndpoint:
             refusal = "Expected a JSON object with a string `query`, object `variables`."
             await graphql_error_response(refusal, 400)(scope, receive, send)
             return
+        if principal is NOBODY and not self.schema.operations.get(query, name).anonymous:
+            await unauthenticated_response(Unauthenticated(_NO_CREDENTIAL))(scope, receive, send)
+            return
         try:
             result = await self.schema.execute(
                 query,
                 variable_values=variables,
-                context_value=self.context(),
+                context_value=self.context(principal),
                 operation_name=name,
                 allowed_operation_types=QUERIES_AND_MUTATIONS,
             )
@@ -306,11 +376,14 @@ def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
     return None
 
 
+_JSON_MEDIA_TYPES = frozenset({b"application/json", b"application/graphql-response+json"})
+
+
 def _json_content(scope: Scope) -> bool:
     for name, value in scope["headers"]:
         if name == b"content-type":
             media_type: bytes = value.split(b";", 1)[0].strip().lower()
-            return media_type == b"application/json"
+            return media_type in _JSON_MEDIA_TYPES
     return False
 
 

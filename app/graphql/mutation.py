@@ -4,14 +4,18 @@ state the vendor confirmed (see app/call_control.py)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import strawberry
 from strawberry.scalars import JSON
 
 from app.adapters import StartCall
-from app.calls import CallId, Capability, Vendor
-from app.errors import BadUserInput
-from app.graphql.context import Info
+from app.auth import audit
+from app.auth.placed import Placed
+from app.auth.principal import Scope, line
+from app.calls import CallId, CallSnapshot, Capability, Vendor
+from app.errors import BadUserInput, Forbidden, SwitchboardError
+from app.graphql.context import Context, Info
 from app.graphql.types import Call
 from app.idempotency import checked_key
 
@@ -73,8 +77,81 @@ class StartCallInput:
         )
 
 
+_OPERATIONS = {
+    Capability.HOLD: "holdCall",
+    Capability.RETRIEVE: "retrieveCall",
+    Capability.HANGUP: "hangupCall",
+}
+
+
+async def _audited(
+    context: Context,
+    operation: str,
+    vendor: str,
+    call_id: str | None,
+    command: Callable[[], Awaitable[CallSnapshot]],
+) -> CallSnapshot:
+    """Run `command`, leaving one audit record of its outcome, whatever it is."""
+    outcome = "OK"
+    try:
+        snapshot = await command()
+        call_id = call_id or snapshot.id
+        return snapshot
+    except SwitchboardError as refused:
+        outcome = refused.code
+        raise
+    except BaseException:
+        outcome = "INTERNAL_SERVER_ERROR"
+        raise
+    finally:
+        audit.record(
+            sub=context.principal.sub,
+            operation=operation,
+            vendor=vendor,
+            call_id=call_id,
+            outcome=outcome,
+        )
+
+
 async def _perform(info: Info, id: str, operation: Capability) -> Call:
-    return await info.context.control.perform(CallId.parse(id), operation)  # type: ignore[return-value]
+    context = info.context
+    call_id = CallId.parse(id)
+
+    async def command() -> CallSnapshot:
+        context.principal.require(Scope.CONTROL)
+        if not context.principal.sees_all:
+            await context.call(call_id)  # FORBIDDEN, and nothing sent, if not theirs
+        await context.rate.check(context.principal.sub)
+        return await context.control.perform(call_id, operation)
+
+    name = _OPERATIONS[operation]
+    return await _audited(context, name, call_id.vendor.value, str(call_id), command)  # type: ignore[return-value]
+
+
+async def _start(context: Context, input: StartCallInput) -> CallSnapshot:
+    principal = context.principal
+    principal.require(Scope.START)
+    key = None if input.idempotency_key is None else checked_key(input.idempotency_key)
+    request = input.to_request()
+    own = frozenset(n for n in principal.lines if n.startswith(f"{request.vendor.value}:"))
+    if (
+        not principal.sees_all
+        and request.from_ is not None
+        and line(request.vendor, request.from_) not in own
+    ):
+        raise Forbidden("`from` is not one of your lines (it needs calls:all).")
+    await context.rate.check(principal.sub)
+    # Keys are per principal: another caller's key replays nothing for this one.
+    snapshot = await context.control.start(request, idempotency_key=key, scope=principal.sub)
+    # Remembered, so the caller may follow a call whose vendor names no party (Oracle).
+    numbers = {line(request.vendor, request.to)}
+    if request.from_ is not None:
+        numbers.add(line(request.vendor, request.from_))
+    else:
+        numbers |= own  # placed from the agent's own phone (Oracle's template, GWS device)
+    placed = Placed(principal.sub, frozenset(numbers))
+    await context.placed.remember(snapshot.id, placed, context.settings.idempotency_ttl)
+    return snapshot
 
 
 @strawberry.type
@@ -99,7 +176,8 @@ class Mutation:
         description="Start a call (click-to-call); the call once the vendor shows it."
     )
     async def start_call(self, info: Info, input: StartCallInput) -> Call:
-        key = None if input.idempotency_key is None else checked_key(input.idempotency_key)
-        return await info.context.control.start(  # type: ignore[return-value]
-            input.to_request(), idempotency_key=key
+        context = info.context
+        vendor = input.vendor.value
+        return await _audited(  # type: ignore[return-value]
+            context, "startCall", vendor, None, lambda: _start(context, input)
         )

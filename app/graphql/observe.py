@@ -37,6 +37,7 @@ class RequestObservation:
         "request_id",
         "started",
         "status",
+        "sub",
     )
 
     def __init__(self, scope: Scope, send: Send) -> None:
@@ -46,6 +47,7 @@ class RequestObservation:
         self.operation_name: str | None = None
         self.codes: list[str] = []
         self.status = 0
+        self.sub: str | None = None  # the principal's, once authenticated
         self._send = send
 
     async def send(self, message: Message) -> None:
@@ -84,6 +86,8 @@ class RequestObservation:
                 fields["operationName"] = self.operation_name[:_NAME_LIMIT]
             if self.codes:
                 fields["codes"] = sorted(set(self.codes))
+            if self.sub:
+                fields["sub"] = self.sub
             access.info(
                 "%s %s %d %s",
                 scope["method"],
@@ -106,10 +110,11 @@ class OperationLog:
     it ends: completed, refused with an error, stopped by the client, or cut by the
     connection's end. `connection_id` plays the request id's part."""
 
-    __slots__ = ("_log", "_metrics", "_running", "connection_id")
+    __slots__ = ("_log", "_metrics", "_running", "connection_id", "sub")
 
     def __init__(self, request_id: bytes | None, *, log: bool, metrics: bool) -> None:
         self.connection_id = logs.request_id_from(request_id)
+        self.sub: str | None = None  # the connection's principal, once authenticated
         self._log = log
         self._metrics = metrics
         self._running: dict[str, tuple[float, str, str | None]] = {}
@@ -135,6 +140,8 @@ class OperationLog:
             fields["operationName"] = name[:_NAME_LIMIT]
         if codes:
             fields["codes"] = sorted(set(codes))
+        if self.sub:
+            fields["sub"] = self.sub
         access.info(
             "websocket %s %s",
             kind,

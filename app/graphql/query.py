@@ -8,8 +8,9 @@ from collections.abc import Awaitable
 import strawberry
 
 from app.adapters import RecordingQuery
+from app.auth.principal import Scope
 from app.calls import CallId, CallSnapshot
-from app.errors import BadUserInput, SwitchboardError
+from app.errors import BadUserInput, Forbidden, SwitchboardError
 from app.graphql.context import Info
 from app.graphql.types import Call, RecordingStatus, Vendor, VerbaCall
 
@@ -35,8 +36,7 @@ class Query:
     def call(self, info: Info, id: strawberry.ID) -> Call | None:
         # The loader's future itself, for graphql-core to await: an async resolver would
         # add two coroutines and Strawberry's async wrapper to every call(id).
-        call_id = CallId.parse(id)
-        return info.context.call_loader(call_id.vendor).load(call_id.native)  # type: ignore[return-value]
+        return info.context.call(CallId.parse(id))  # type: ignore[return-value]
 
     @strawberry.field(
         description=(
@@ -48,12 +48,12 @@ class Query:
         limit = info.context.settings.max_ids
         if len(ids) > limit:
             raise BadUserInput(f"Too many ids: {len(ids)} asked, at most {limit} per request.")
-        # Every load is queued before anything is awaited, so each vendor gets one batch.
+        # Every load is queued before anything is awaited, so each vendor gets one batch;
+        # a call that is not the principal's is FORBIDDEN in its own entry.
         entries: list[Awaitable[CallSnapshot]] = []
         for text in ids:
             try:
-                call_id = CallId.parse(text)
-                entries.append(info.context.call_loader(call_id.vendor).load(call_id.native))
+                entries.append(info.context.call(CallId.parse(text)))
             except SwitchboardError as error:
                 entries.append(_failed(error))
         return entries  # type: ignore[return-value]
@@ -67,12 +67,17 @@ class Query:
     async def active_calls(
         self, info: Info, vendor: Vendor, extension: str | None = None
     ) -> list[Call]:
-        adapter = info.context.adapters[vendor]
+        context = info.context
+        context.principal.require(Scope.READ)
+        adapter = context.adapters[vendor]
         found = await adapter.active_calls(_lookup_value("extension", extension))
-        loader = info.context.call_loader(vendor)
+        loader = context.call_loader(vendor)
+        visible = []
         for snapshot in found:
-            loader.prime(snapshot.call_id.native, snapshot)
-        return list(found)  # type: ignore[arg-type]
+            if await context.may_see(snapshot):  # the others are simply left out
+                loader.prime(snapshot.call_id.native, snapshot)
+                visible.append(snapshot)
+        return visible  # type: ignore[return-value]
 
     @strawberry.field(
         description=(
@@ -94,9 +99,13 @@ class Query:
             platform_call_id=_lookup_value("platformCallId", platform_call_id),
             native_id=_lookup_value("nativeId", native_id),
         )
+        info.context.principal.require(Scope.READ)
         if not (query.extension or query.platform_call_id or query.native_id):
             raise BadUserInput("Give an extension, a platformCallId or a nativeId.")
         if len(query.statuses) > len(set(query.statuses)):
             raise BadUserInput("Each recording status may be given once.")
         lookup = info.context.adapters.recording_lookup()
-        return await lookup.find_recording(query)  # type: ignore[return-value]
+        found = await lookup.find_recording(query)
+        if found is not None and not await info.context.may_see(found):
+            raise Forbidden("This recording is not of one of your lines (it needs calls:all).")
+        return found  # type: ignore[return-value]

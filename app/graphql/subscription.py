@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 
 from app import calls
+from app.auth.principal import Scope
 from app.call_control import read_call
 from app.calls import CallId, CallSnapshot, CallState
 from app.errors import BadUserInput
@@ -48,6 +49,8 @@ class Subscription:
     )
     async def call_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[Call, None]:
         call_id = CallId.parse(id)
+        if not info.context.principal.sees_all or not info.context.principal.allows(Scope.READ):
+            await info.context.call(call_id)  # FORBIDDEN unless it is the principal's call
         live = info.context.live
         async with (
             live.bus.listen(call_channel(call_id)) as updates,  # before reading: no gap
@@ -81,7 +84,9 @@ class Subscription:
     ) -> AsyncGenerator[CallEvent, None]:
         if vendors is not None and not vendors:
             raise BadUserInput("vendors, when given, must name at least one vendor.")
-        live = info.context.live
+        context = info.context
+        context.principal.require(Scope.READ)
+        live = context.live
         async with live.bus.listen(ALL_CALLS) as events, live.watching_everything():
             async for message in events:
                 if isinstance(message, Resync):
@@ -91,6 +96,8 @@ class Subscription:
                     continue
                 if states and event.call.state not in states:
                     continue
+                if not await context.may_see(event.call):
+                    continue  # not one of the principal's calls: left out
                 info.context.forget_loaded()
                 yield event  # type: ignore[misc]
 

@@ -41,6 +41,8 @@ def switchboard_env(emulators: str, vendors: Iterable[str] = VENDORS) -> dict[st
         "SWITCHBOARD_SIMULATE": "0",
         "SWITCHBOARD_ACCESS_LOG": "0",
         "SWITCHBOARD_GRAPHIQL": "0",
+        # Real vendor URLs need it said; the auth benches set jwt (bench/b1_throughput.py).
+        "SWITCHBOARD_AUTH": "none",
     }
     for vendor in vendors:
         env[f"SWITCHBOARD_{vendor.upper()}_URL"] = f"{emulators}/{vendor}"

@@ -137,6 +137,7 @@ async def test_token_url_from_the_environment_reaches_the_adapter(
             "SWITCHBOARD_HUAWEI_TOKEN_URL": base + TOKEN_HOST_PREFIX,
             "SWITCHBOARD_HUAWEI_APP_KEY": CREDENTIALS["app_key"],
             "SWITCHBOARD_HUAWEI_APP_SECRET": CREDENTIALS["app_secret"],
+            "SWITCHBOARD_AUTH": "none",
         }
     )
     adapters = build_adapters(settings)

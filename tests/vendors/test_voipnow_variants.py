@@ -206,6 +206,7 @@ async def test_a_tenant_configured_from_the_environment_reaches_the_unifiedapi_p
             "SWITCHBOARD_VOIPNOW_CLIENT_ID": "switchboard-demo",
             "SWITCHBOARD_VOIPNOW_CLIENT_SECRET": SECRET,
             "SWITCHBOARD_VOIPNOW_API_PATH": "/unifiedapi",
+            "SWITCHBOARD_AUTH": "none",
         }
     )
     adapters = build_adapters(settings)
