@@ -47,4 +47,4 @@ async def test_slow_reader_keeps_only_the_latest_data_messages() -> None:
     assert received[5] == '{"id": "1", "type": "complete"}'
     assert connection.dropped == 15
     await asyncio.sleep(0)
-    assert connection._sender is None  # idle again: no task left
+    assert not connection.outbox.sending  # idle again: no task left

@@ -1,0 +1,121 @@
+"""Shared subscription executions. Subscribers that send the same operation with the same
+variables share ONE execution and ONE encoded payload; only the websocket sends are per
+subscriber. A subscriber that joins a running `callUpdated` gets the latest payload at
+once (the call's current state)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from graphql import DocumentNode, FieldNode, get_operation_ast
+from strawberry.types.execution import PreExecutionError
+
+from app.errors import extensions_for
+from app.graphql.context import Context
+from app.graphql.websocket.messages import result_errors, result_payload
+
+if TYPE_CHECKING:
+    from app.graphql.websocket.connection import Connection
+    from app.graphql.websocket.server import SubscriptionServer
+
+logger = logging.getLogger("switchboard.websocket")
+
+SharingKey = tuple[str, str, str | None]
+
+
+def sharing_key(query: str, variables: dict[str, Any], name: str | None) -> SharingKey:
+    # Shared by everyone sending the same operation: nothing in the answer depends on
+    # who asks. Once answers depend on the subscriber (auth), the key must say who.
+    return (query, json.dumps(variables, sort_keys=True), name)
+
+
+class SharedExecution:
+    """One subscription execution, its latest payload, and everyone receiving it."""
+
+    def __init__(
+        self,
+        server: SubscriptionServer,
+        key: SharingKey,
+        query: str,
+        variables: dict[str, Any],
+        name: str | None,
+        context: Context,
+    ) -> None:
+        self.server = server
+        self.key = key
+        self.query = query
+        self.variables = variables
+        self.name = name
+        self.context = context
+        self.members: dict[tuple[Connection, str], None] = {}
+        self.latest: str | None = None
+        self.replays = _replays_latest(server.schema.operations.get(query, name).document, name)
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="subscription")
+
+    def add(self, connection: Connection, op_id: str) -> None:
+        self.members[(connection, op_id)] = None
+        if self.replays and self.latest is not None:
+            connection.send_data(op_id, self.latest)
+
+    async def remove(self, connection: Connection, op_id: str) -> None:
+        self.members.pop((connection, op_id), None)
+        if not self.members:
+            await self.stop()
+
+    async def stop(self) -> None:
+        if self.server.shared.get(self.key) is self:
+            del self.server.shared[self.key]
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        try:
+            stream = await self.server.schema.subscribe(
+                self.query,
+                variable_values=self.variables,
+                context_value=self.context,
+                operation_name=self.name,
+            )
+            async for result in stream:
+                if isinstance(result, PreExecutionError) or (result.data is None and result.errors):
+                    errors = result_errors(result)
+                    for connection, op_id in self._members():
+                        connection.send_error(op_id, errors)
+                    return
+                payload = result_payload(result)  # once, whoever receives it
+                self.latest = payload
+                for connection, op_id in self._members():
+                    connection.send_data(op_id, payload)
+            for connection, op_id in self._members():
+                connection.send_complete(op_id)
+        except Exception:
+            logger.exception("subscription execution failed")
+            failure = [{"message": "Internal server error.", "extensions": extensions_for(None)}]
+            for connection, op_id in self._members():
+                connection.send_error(op_id, failure)
+        finally:
+            if self.server.shared.get(self.key) is self:
+                del self.server.shared[self.key]
+            for connection, op_id in list(self.members):
+                connection.operations.pop(op_id, None)
+            self.members.clear()
+
+    def _members(self) -> list[tuple[Connection, str]]:
+        return list(self.members)
+
+
+def _replays_latest(document: DocumentNode | None, name: str | None) -> bool:
+    """Late joiners get the latest payload when it is a state (callUpdated), not an
+    event stream (callEvents, whose past events are not news)."""
+    operation = get_operation_ast(document, name) if document else None
+    fields = operation.selection_set.selections if operation else ()
+    return all(isinstance(f, FieldNode) and f.name.value == "callUpdated" for f in fields)
