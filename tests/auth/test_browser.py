@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin, Subprotocol
 
 from app.calls import Vendor
 from tests.auth.http import codes, request
@@ -21,6 +22,7 @@ from tests.ws import TRANSPORT_WS
 GENESYS = DEMO_IDS[Vendor.GENESYS]
 HOLD = 'mutation { holdCall(id: "' + GENESYS + '") { state } }'
 TRUSTED = "https://wallboard.example"
+PROTOCOL = [Subprotocol(TRANSPORT_WS)]
 
 
 @pytest.fixture
@@ -135,14 +137,10 @@ async def test_a_websocket_from_a_foreign_origin_is_refused_at_the_handshake(
 ) -> None:
     url = open_gateway.url.replace("http://", "ws://") + "/graphql"
     with pytest.raises(InvalidStatus) as refused:
-        async with connect(
-            url,
-            subprotocols=[TRANSPORT_WS],
-            origin="https://evil.example",  # type: ignore[list-item,arg-type]
-        ):
+        async with connect(url, subprotocols=PROTOCOL, origin=Origin("https://evil.example")):
             pass
     assert refused.value.response.status_code == 403
-    async with connect(url, subprotocols=[TRANSPORT_WS], origin=TRUSTED) as ws:  # type: ignore[list-item,arg-type]
+    async with connect(url, subprotocols=PROTOCOL, origin=Origin(TRUSTED)) as ws:
         await ws.send('{"type": "connection_init"}')
         assert "connection_ack" in str(await ws.recv())
 

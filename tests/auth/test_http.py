@@ -9,11 +9,11 @@ import time
 import jwt
 import pytest
 
+from app.calls import Vendor
 from tests.auth.http import codes, post, request
 from tests.auth.tokens import ALICE_LINES, SECRET, SUPERVISOR, bearer, claims, hs256
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway
-from app.calls import Vendor
 
 CALL = "query($id: ID!) { call(id: $id) { id state } }"
 CALLS = "query($ids: [ID!]!) { calls(ids: $ids) { id } }"
@@ -25,7 +25,7 @@ ORACLE = DEMO_IDS[Vendor.ORACLE]
 
 
 def alice(**kwargs: object) -> dict[str, str]:
-    return bearer(hs256("alice", lines=ALICE_LINES, **kwargs))  # type: ignore[arg-type]
+    return bearer(hs256("alice", lines=ALICE_LINES, **kwargs))
 
 
 def supervisor() -> dict[str, str]:
@@ -48,7 +48,7 @@ async def test_no_credential_is_401_with_a_bearer_challenge(secured: Gateway) ->
         "Bearer not-a-jwt",
         "Bearer " + jwt.encode(claims(), "another-secret-of-sufficient-length!!", "HS256"),
         "Bearer " + jwt.encode(claims(ttl=-120), SECRET, "HS256"),  # expired past the leeway
-        "Bearer " + jwt.encode(claims(), None, "none"),  # alg: none
+        "Bearer " + jwt.encode(claims(), None, "none"),  # type: ignore[arg-type] # alg: none
         "Bearer " + jwt.encode({"sub": "alice", "scope": "calls:read"}, SECRET, "HS256"),  # no exp
     ],
     ids=["basic", "empty", "garbage", "wrong-key", "expired", "alg-none", "no-exp"],

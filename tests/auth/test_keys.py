@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from app.calls import Vendor
 from app.config import Secret
 from tests.auth.http import codes, post
 from tests.auth.tokens import (
@@ -31,7 +32,6 @@ from tests.auth.tokens import (
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import serve_gateway
-from app.calls import Vendor
 
 CALL = "query($id: ID!) { call(id: $id) { id } }"
 VOIPNOW = DEMO_IDS[Vendor.VOIPNOW]

@@ -86,9 +86,9 @@ def api_keys_file(directory: Path, entries: list[dict[str, Any]]) -> Path:
     """A keys file of `entries`, each with its `key` replaced by the key's SHA-256."""
     stored = []
     for entry in entries:
-        entry = dict(entry)
-        key = entry.pop("key")
-        stored.append({"key_sha256": hashlib.sha256(key.encode()).hexdigest(), **entry})
+        rest = dict(entry)
+        key = rest.pop("key")
+        stored.append({"key_sha256": hashlib.sha256(key.encode()).hexdigest(), **rest})
     path = directory / "api-keys.json"
     path.write_text(json.dumps(stored))
     return path
