@@ -12,6 +12,7 @@ from websockets.asyncio.client import connect
 
 from app.calls import Vendor
 from app.graphql.websocket import SubscriptionServer
+from tests.auth.http import post
 from tests.auth.tokens import ALICE_LINES, SUPERVISOR, bearer, hs256
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway
@@ -155,3 +156,23 @@ async def _subscribed(gateway: Gateway, token: str):  # type: ignore[no-untyped-
     await ws.subscribe("1", CALL_EVENTS)
     await asyncio.sleep(0.3)
     return context
+
+
+async def test_call_events_leave_out_other_agents_calls(secured: Gateway) -> None:
+    sam = bearer(hs256("sam", scope=SUPERVISOR))
+    async with graphql_ws(secured.url, init={"Authorization": f"Bearer {alice()}"}) as ws:
+        await ws.subscribe("1", CALL_EVENTS)
+        await asyncio.sleep(0.5)  # watching everything has begun
+        # The Genesys call is bob's, the VoipNow one has alice's line among its views.
+        for call_id in (GENESYS, VOIPNOW):
+            answer = await post(secured.url, HOLD, {"id": call_id}, headers=sam)
+            assert "errors" not in answer.body, answer.body
+        seen = []
+        try:
+            while True:
+                event = (await ws.data("1", within=1.5))["data"]["callEvents"]
+                seen.append((event["callId"], event["state"]))
+        except TimeoutError:
+            pass
+    assert (VOIPNOW, "HELD") in seen
+    assert all(call_id == VOIPNOW for call_id, _ in seen), seen
