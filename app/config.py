@@ -137,6 +137,8 @@ class Settings:
     auth: str = "none"
     jwt_jwks_url: str = ""
     jwt_jwks_file: str = ""
+    # Seconds between two fetches of the JWKS URL (a token with an unknown kid refetches).
+    jwt_jwks_refresh: float = 30.0
     jwt_secret: Secret = _NO_SECRET  # HS256, for development
     jwt_issuer: str = ""
     jwt_audience: str = ""

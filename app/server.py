@@ -103,8 +103,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         metrics=settings.metrics,
     )
 
-    async def subscription_context(params: dict[str, Any]) -> Context:
-        return services.context(EVERYONE, params)  # TODO(auth): the connection's principal
+    async def subscription_context(principal: Principal, params: dict[str, Any]) -> Context:
+        return services.context(principal, params)
 
     subscriptions = SubscriptionServer(
         schema,
@@ -115,6 +115,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             max_subscriptions=settings.ws_max_subscriptions,
             send_queue=settings.ws_send_queue,
         ),
+        authenticator=authenticator,
         access_log=settings.access_log,
         metrics=settings.metrics,
     )

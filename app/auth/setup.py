@@ -37,7 +37,7 @@ def _jwt(settings: Settings) -> JwtVerifier:
         )
     if settings.jwt_jwks_url:
         check_url("SWITCHBOARD_JWT_JWKS_URL", settings.jwt_jwks_url, base=False)
-        keys = Keys(jwks_url=settings.jwt_jwks_url)
+        keys = Keys(jwks_url=settings.jwt_jwks_url, refresh_interval=settings.jwt_jwks_refresh)
     elif settings.jwt_jwks_file:
         keys = Keys(jwks=_jwks_file(settings.jwt_jwks_file))
     else:

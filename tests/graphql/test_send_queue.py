@@ -22,7 +22,7 @@ class StalledSocket:
         self.sent.append(message["text"])
 
 
-async def no_context(params: dict[str, Any]) -> Any:
+async def no_context(principal: Any, params: dict[str, Any]) -> Any:
     raise AssertionError("not used")
 
 

@@ -13,9 +13,12 @@ from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.graphql import OperationType
 
+from app.auth.principal import Principal
+from app.errors import UNAUTHENTICATED
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
 from app.graphql.observe import OperationLog, header, operation_name_of
+from app.graphql.websocket.identity import FORBIDDEN_CLOSE, Identity
 from app.graphql.websocket.messages import (
     ConnectionInit,
     ProtocolViolation,
@@ -54,6 +57,7 @@ class Connection:
             header(upgrade, b"x-request-id"), log=server.access_log, metrics=server.metrics
         )
         self.params: dict[str, Any] = {}
+        self.identity = Identity(upgrade["headers"])
         self.acknowledged = False
         self.operations: dict[str, SharedExecution | None] = {}
         self.outbox = SendQueue(send, server.limits.send_queue, server.limits.control_queue)
@@ -99,6 +103,7 @@ class Connection:
             pass
         finally:
             outbox.close()
+            self.identity.stop()
             for op_id in list(self.operations):
                 await self.leave(op_id, outcome="closed")
             self.log.close_all()
@@ -116,9 +121,32 @@ class Connection:
             # its queue fill.
             await asyncio.sleep(0)
 
-    def acknowledge(self, init: ConnectionInit) -> None:
+    @property
+    def principal(self) -> Principal:
+        return self.identity.principal
+
+    def acknowledge(self, init: ConnectionInit, principal: Principal) -> None:
         self.params = init.payload
+        self.identity.principal = principal
+        self.log.sub = principal.sub if principal.method != "none" else None
         self.acknowledged = True
+        self.identity.watch_expiry(self)
+
+    def renewed(self) -> None:
+        """The credential was replaced in-band (a ping): its expiry is the new one's."""
+        self.identity.watch_expiry(self)
+
+    async def expire(self, message: str) -> None:
+        """The credential expired unrenewed: every open operation ends UNAUTHENTICATED,
+        then the connection closes with 4403."""
+        error = {"message": message, "extensions": {"code": UNAUTHENTICATED}}
+        for op_id in list(self.operations):
+            self.send_error(op_id, [error])
+            shared = self.operations.pop(op_id, None)
+            if shared is not None:
+                await shared.remove(self, op_id)
+        await self.outbox.flush()
+        await self.close(FORBIDDEN_CLOSE, "Forbidden")
 
     async def subscribe(self, op_id: str, payload: dict[str, Any]) -> None:
         """Start an operation the protocol handler has accepted (acknowledged connection,

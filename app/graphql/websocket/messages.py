@@ -105,6 +105,14 @@ PONG: Final = '{"type":"pong"}'
 KEEP_ALIVE: Final = '{"type":"ka"}'  # graphql-ws only
 
 
+def pong_frame(payload: dict[str, Any]) -> str:
+    return json.dumps({"type": "pong", "payload": payload})
+
+
+def connection_error_frame(payload: dict[str, Any]) -> str:
+    return json.dumps({"type": "connection_error", "payload": payload})
+
+
 def data_prefix(op_id: str, kind: str) -> str:
     """The start of an operation's data frames (`next` or `data`): the payload, encoded
     once for all its subscribers, and "}" complete them."""

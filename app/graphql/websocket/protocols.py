@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
+from app.errors import Unauthenticated
+from app.graphql.websocket.identity import FORBIDDEN_CLOSE
 from app.graphql.websocket.messages import (
     CONNECTION_ACK,
     KEEP_ALIVE,
@@ -15,8 +17,10 @@ from app.graphql.websocket.messages import (
     TRANSPORT_WS,
     Frame,
     ProtocolViolation,
+    connection_error_frame,
     connection_init,
     operation_id,
+    pong_frame,
     subscribe_payload,
     unknown,
 )
@@ -38,11 +42,25 @@ class ProtocolHandler:
     def error_payload(self, errors: list[dict[str, Any]]) -> Any:
         raise NotImplementedError
 
-    def initialise(self, connection: Connection, frame: Frame) -> None:
+    async def initialise(self, connection: Connection, frame: Frame) -> bool:
+        """Acknowledge `connection_init` once its credential is verified; False (and the
+        connection closed with 4403) when it is refused."""
         if connection.acknowledged:
             raise ProtocolViolation(4429, "Too many initialisation requests")
-        connection.acknowledge(connection_init(frame))
+        init = connection_init(frame)
+        try:
+            principal = await connection.identity.establish(
+                connection.server.authenticator, init.payload
+            )
+        except Unauthenticated as refused:
+            await self.refuse(connection, refused)
+            return False
+        connection.acknowledge(init, principal)
         connection.send_control(CONNECTION_ACK)
+        return True
+
+    async def refuse(self, connection: Connection, refused: Unauthenticated) -> None:
+        await connection.close(FORBIDDEN_CLOSE, "Forbidden")
 
     async def subscribe(self, connection: Connection, frame: Frame) -> None:
         if not connection.acknowledged:
@@ -69,9 +87,17 @@ class TransportWsHandler(ProtocolHandler):
     async def handle(self, connection: Connection, frame: Frame) -> None:
         match frame["type"]:
             case "connection_init":
-                self.initialise(connection, frame)
+                await self.initialise(connection, frame)
             case "ping":
-                connection.send_control(PONG)
+                renewal = await connection.identity.renew(
+                    connection.server.authenticator, frame.get("payload")
+                )
+                if renewal is None:
+                    connection.send_control(PONG)
+                else:
+                    if renewal["renewed"]:
+                        connection.renewed()
+                    connection.send_control(pong_frame(renewal))
             case "pong":
                 pass
             case "subscribe":
@@ -97,8 +123,8 @@ class LegacyWsHandler(ProtocolHandler):
     async def handle(self, connection: Connection, frame: Frame) -> None:
         match frame["type"]:
             case "connection_init":
-                self.initialise(connection, frame)
-                connection.keep_alive()
+                if await self.initialise(connection, frame):
+                    connection.keep_alive()
             case "start":
                 await self.subscribe(connection, frame)
             case "stop":
@@ -110,6 +136,13 @@ class LegacyWsHandler(ProtocolHandler):
 
     def error_payload(self, errors: list[dict[str, Any]]) -> Any:
         return errors[0]
+
+    async def refuse(self, connection: Connection, refused: Unauthenticated) -> None:
+        # graphql-ws has no close codes of its own: it says why in connection_error.
+        error = {"message": refused.message, "extensions": refused.extensions}
+        connection.send_control(connection_error_frame(error))
+        await connection.outbox.flush()
+        await connection.close(FORBIDDEN_CLOSE, "Forbidden")
 
     async def resubscribe(self, connection: Connection, op_id: str) -> None:
         await connection.leave(op_id)  # legacy clients may restart an id

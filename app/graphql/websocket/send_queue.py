@@ -16,6 +16,8 @@ from app.metrics import WEBSOCKET_DROPPED
 
 logger = logging.getLogger("switchboard.websocket")
 
+FLUSH_TIMEOUT = 5.0  # seconds a last word may wait for a client that does not read
+
 
 class SendQueue:
     """The frames waiting for one client, and the task sending them."""
@@ -74,6 +76,14 @@ class SendQueue:
 
     def close(self) -> None:
         self.closed = True
+
+    async def flush(self) -> None:
+        """Wait (bounded) until what is queued has been sent: a last word before closing."""
+        sender = self._sender
+        if sender is not None:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                async with asyncio.timeout(FLUSH_TIMEOUT):
+                    await asyncio.shield(sender)
 
     async def stop(self) -> None:
         """The connection is over: frames still waiting are not sent."""

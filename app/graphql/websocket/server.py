@@ -13,6 +13,8 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.types.execution import PreExecutionError
 
+from app.auth.authenticator import Authenticator
+from app.auth.principal import Principal
 from app.graphql.context import Context
 from app.graphql.schema import SwitchboardSchema
 from app.graphql.websocket.connection import Connection
@@ -25,7 +27,8 @@ from app.graphql.websocket.messages import (
 from app.graphql.websocket.sharing import SharedExecution, SharingKey, sharing_key
 from app.metrics import Sample
 
-ContextFactory = Callable[[dict[str, Any]], Awaitable[Context]]
+# The context of one operation: who asks (the connection's principal) and connection_init.
+ContextFactory = Callable[[Principal, dict[str, Any]], Awaitable[Context]]
 
 
 @dataclass(frozen=True)
@@ -52,11 +55,13 @@ class SubscriptionServer:
         context: ContextFactory,
         limits: WebSocketLimits,
         *,
+        authenticator: Authenticator | None = None,
         access_log: bool = True,
         metrics: bool = True,
     ) -> None:
         self.schema = schema
         self.context = context
+        self.authenticator = authenticator or Authenticator()
         self.limits = limits
         self.access_log = access_log
         self.metrics = metrics
@@ -144,10 +149,10 @@ class SubscriptionServer:
 
     async def join(self, connection: Connection, message: Subscribe) -> None:
         query, variables, name = message.query, message.variables, message.operation_name
-        key = sharing_key(query, variables, name)
+        key = sharing_key(query, variables, name, connection.principal)
         shared = self.shared.get(key)
         if shared is None:
-            context = await self.context(connection.params)
+            context = await self.context(connection.principal, connection.params)
             shared = SharedExecution(self, key, query, variables, name, context)
             self.shared[key] = shared
             shared.start()
@@ -156,7 +161,7 @@ class SubscriptionServer:
 
     async def run_once(self, connection: Connection, message: Subscribe) -> None:
         """A query or mutation over the websocket: executed for this subscriber alone."""
-        context = await self.context(connection.params)
+        context = await self.context(connection.principal, connection.params)
         result = await self.schema.execute(
             message.query,
             variable_values=message.variables,

@@ -1,7 +1,7 @@
 """Shared subscription executions. Subscribers that send the same operation with the same
-variables share ONE execution and ONE encoded payload; only the websocket sends are per
-subscriber. A subscriber that joins a running `callUpdated` gets the latest payload at
-once (the call's current state)."""
+variables, and would get the same answers, share ONE execution and ONE encoded payload;
+only the websocket sends are per subscriber. A subscriber that joins a running
+`callUpdated` gets the latest payload at once (the call's current state)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from graphql import DocumentNode, FieldNode, get_operation_ast
 from strawberry.types.execution import PreExecutionError
 
+from app.auth.principal import Principal, Scope
 from app.errors import extensions_for
 from app.graphql.context import Context
 from app.graphql.websocket.messages import result_errors, result_payload
@@ -24,13 +26,18 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("switchboard.websocket")
 
-SharingKey = tuple[str, str, str | None]
+SharingKey = tuple[str, str, str | None, Hashable]
 
 
-def sharing_key(query: str, variables: dict[str, Any], name: str | None) -> SharingKey:
-    # Shared by everyone sending the same operation: nothing in the answer depends on
-    # who asks. Once answers depend on the subscriber (auth), the key must say who.
-    return (query, json.dumps(variables, sort_keys=True), name)
+def sharing_key(
+    query: str, variables: dict[str, Any], name: str | None, principal: Principal
+) -> SharingKey:
+    """Who may share: the same document and variables, and the same visibility — what of
+    a principal decides its answers: whether it may read, and every call (`calls:all`,
+    whoever it is) or its set of lines (agents with the same lines share)."""
+    may_read = Scope.READ in principal.scopes
+    visibility: Hashable = (may_read, principal.visibility)
+    return (query, json.dumps(variables, sort_keys=True), name, visibility)
 
 
 class SharedExecution:
