@@ -60,6 +60,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.b3_client import open_subscribers
 from bench.lib import results
 from bench.lib.http import JsonClient
 from bench.lib.procs import PYTHON, Processes, cpu_seconds, exit_on_sigterm, log
@@ -105,6 +106,8 @@ def run_case(
     bench_routes = JsonClient(emulators)
     natives = bench_routes.json("POST", "/_bench/genesys/calls", {"count": spread})
     calls = [f"genesys:{native}" for native in natives]
+    if keys is not None:
+        refuses_anonymous(url, calls)
     objects_before = count_objects(procs, gateway)
     rss_before = rss_kib(gateway.pid)
 
@@ -185,6 +188,18 @@ def run_case(
         f"GC in the change {case['gc_pauses_in_change_window_ms']}"
     )
     return case
+
+
+def refuses_anonymous(url: str, calls: list[str]) -> None:
+    """With --auth, a subscriber without a token must not get its subscription: else the
+    run would measure a gateway that checks nothing."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    opened, problems = asyncio.run(open_subscribers(ws_url, calls, 0, 1, within=10))
+    for subscriber in opened:
+        subscriber.close()
+    if opened or not problems:
+        raise RuntimeError("the gateway took a subscription without a token")
+    log(f"  without a token: refused ({problems[0]})")
 
 
 def gateway_env(emulators: str, ws: str, keys: Keys | None) -> dict[str, str]:
