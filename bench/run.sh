@@ -44,7 +44,7 @@ if want b1; then
     if [ "${BENCH_AUTH:-1}" != 0 ]; then
         # One run, interleaved: the B1 section and the authentication section (issue 12),
         # switchboard and Hive Gateway each with JWT verification on (HS256, RS256).
-        step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway, without and with JWT auth (~5.5 min)"
+        step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway, without and with JWT auth (~6 min)"
         $PY -m bench.b1_throughput \
             --targets switchboard,raw,hive,switchboard-hs256,switchboard-rs256,hive-hs256,hive-rs256
     else
