@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jwt
 
 from app.emulators.base import DEMO_CREDENTIALS
 from bench.lib import wrk
@@ -73,6 +74,7 @@ from bench.lib.results import (
     write_section,
 )
 from bench.lib.setup import RequestLog, start_emulators, start_switchboard
+from bench.lib.tokens import WALLBOARD, Keys, make_keys
 
 BENCH = Path(__file__).resolve().parent
 NODE_BIN = BENCH / "node_modules" / ".bin"
@@ -101,21 +103,73 @@ class Target:
     pid: int
     query: str
     check: Callable[[dict[str, Any]], bool]  # is this `data` the right answer?
+    authorization: str | None = None  # "Bearer <jwt>" on every request (auth targets)
 
 
 _NO_METRICS = {"SWITCHBOARD_METRICS": "0"}
 _SWITCHBOARD_LABELS = {
     "switchboard": "(a) switchboard",
     "switchboard-nometrics": "(a') switchboard, metrics off",
+    "switchboard-hs256": "(a-hs) switchboard, JWT HS256",
+    "switchboard-rs256": "(a-rs) switchboard, JWT RS256",
 }
+_HIVE_LABELS = {
+    "hive": "(c) Hive Gateway + Mesh OpenAPI",
+    "hive-hs256": "(c-hs) Hive Gateway, JWT HS256",
+    "hive-rs256": "(c-rs) Hive Gateway, JWT RS256",
+}
+# The authenticated targets (issue 12) and the algorithm of each.
+AUTH_TARGETS = {
+    "switchboard-hs256": "HS256",
+    "switchboard-rs256": "RS256",
+    "hive-hs256": "HS256",
+    "hive-rs256": "RS256",
+}
+ALL_TARGETS = ("switchboard", "switchboard-nometrics", "raw", "hive", *AUTH_TARGETS)
+# (name, ours, theirs, target) of every ratio reported, of req/s at each concurrency.
+RATIOS = (
+    ("a_over_c", "switchboard", "hive", 2.0),
+    ("a_over_b", "switchboard", "raw", 0.5),
+    # Issue 12: authenticated switchboard >= 2 x authenticated Hive Gateway, and auth
+    # costs at most 15 % of switchboard's throughput.
+    ("hs256_over_hive_hs256", "switchboard-hs256", "hive-hs256", 2.0),
+    ("rs256_over_hive_rs256", "switchboard-rs256", "hive-rs256", 2.0),
+    ("hs256_over_unauthenticated", "switchboard-hs256", "switchboard", 0.85),
+    ("rs256_over_unauthenticated", "switchboard-rs256", "switchboard", 0.85),
+)
+AUTH_RATIOS = RATIOS[2:]
+HIVE_JWT_CONFIG = "openapi/gateway-jwt.mjs"  # relative to bench/
+AUTH_WRK = "[BENCH_AUTHORIZATION='Bearer <jwt>'] "
+AUTH_COMMANDS = (
+    "(switchboard-hs256: the same, plus) SWITCHBOARD_AUTH=jwt SWITCHBOARD_JWT_SECRET=<per run> "
+    "SWITCHBOARD_JWT_ISSUER=https://idp.bench.invalid/ SWITCHBOARD_JWT_AUDIENCE=switchboard",
+    "(switchboard-rs256: the same, plus) SWITCHBOARD_AUTH=jwt "
+    "SWITCHBOARD_JWT_JWKS_FILE=<per run: one RSA key> SWITCHBOARD_JWT_ISSUER=... "
+    "SWITCHBOARD_JWT_AUDIENCE=...",
+    f"(hive-hs256, hive-rs256: the same, plus) BENCH_JWT_ALGORITHM=HS256|RS256 "
+    "BENCH_JWT_KEY_FILE=<secret | public key PEM> BENCH_JWT_ISSUER=... BENCH_JWT_AUDIENCE=... "
+    f"hive-gateway ... --config-path {HIVE_JWT_CONFIG}",
+)
 
 
 def switchboard_target(
-    procs: Processes, emulators: str, key: str, extra_env: dict[str, str]
+    procs: Processes,
+    emulators: str,
+    key: str,
+    extra_env: dict[str, str],
+    authorization: str | None = None,
 ) -> Target:
     proc, base = start_switchboard(procs, emulators, extra_env=extra_env)
     label = _SWITCHBOARD_LABELS[key]
-    return Target(key, label, f"{base}/graphql", proc.pid, SWITCHBOARD_QUERY, _switchboard_answer)
+    return Target(
+        key,
+        label,
+        f"{base}/graphql",
+        proc.pid,
+        SWITCHBOARD_QUERY,
+        _switchboard_answer,
+        authorization,
+    )
 
 
 def _switchboard_answer(data: dict[str, Any]) -> bool:
@@ -162,11 +216,21 @@ def compose_supergraph(out_dir: Path) -> Path:
     return out
 
 
-def start_hive(procs: Processes, supergraph: Path, genesys_url: str, session: str) -> Target:
+def start_hive(
+    procs: Processes,
+    supergraph: Path,
+    genesys_url: str,
+    session: str,
+    key: str = "hive",
+    jwt_env: dict[str, str] | None = None,
+    authorization: str | None = None,
+) -> Target:
+    """Hive Gateway; with `jwt_env`, its JWT plugin on (bench/openapi/gateway-jwt.mjs)."""
     port = free_port()
     creds = DEMO_CREDENTIALS["genesys"]
+    config = ["--config-path", HIVE_JWT_CONFIG] if jwt_env is not None else []
     proc = procs.start(
-        "hive-gateway",
+        key,
         [
             str(NODE_BIN / "hive-gateway"),
             "supergraph",
@@ -178,8 +242,10 @@ def start_hive(procs: Processes, supergraph: Path, genesys_url: str, session: st
             "--fork",
             "1",  # one process, like switchboard's one uvicorn worker
             "--disable-websockets",
+            *config,
         ],
         env={
+            **(jwt_env or {}),
             "NODE_ENV": "production",
             "GENESYS_URL": genesys_url,
             "GENESYS_AUTHORIZATION": aiohttp.encode_basic_auth(
@@ -191,12 +257,13 @@ def start_hive(procs: Processes, supergraph: Path, genesys_url: str, session: st
     )
     procs.wait_http(proc, f"http://127.0.0.1:{port}/readiness", timeout=60)
     return Target(
-        "hive",
-        "(c) Hive Gateway + Mesh OpenAPI",
+        key,
+        _HIVE_LABELS[key],
         f"http://127.0.0.1:{port}/graphql",
         proc.pid,
         HIVE_QUERY,
         _hive_answer,
+        authorization,
     )
 
 
@@ -217,9 +284,13 @@ def start_raw_proxy(procs: Processes, genesys_url: str) -> Target:
     )
 
 
-def check_answer_of(url: str, query: str) -> dict[str, Any]:
+def _headers(authorization: str | None) -> dict[str, str]:
+    return {"Authorization": authorization} if authorization is not None else {}
+
+
+def check_answer_of(url: str, query: str, authorization: str | None = None) -> dict[str, Any]:
     """POST `query` once; its `data`, or ProcessFailed for any error."""
-    client = JsonClient(url.removesuffix("/graphql"))
+    client = JsonClient(url.removesuffix("/graphql"), headers=_headers(authorization))
     try:
         status, answer = client.request("POST", "/graphql", {"query": query})
     finally:
@@ -231,16 +302,29 @@ def check_answer_of(url: str, query: str) -> dict[str, Any]:
 
 def check_answer(target: Target) -> None:
     """One query first: a server that answers fast but wrong must not be measured."""
-    data = check_answer_of(target.url, target.query)
+    data = check_answer_of(target.url, target.query, target.authorization)
     if not target.check(data):
         raise ProcessFailed(f"{target.label} answered wrong data: {json.dumps(data)[:500]}")
+
+
+def check_refuses(target: Target) -> None:
+    """An authenticated target must refuse the query without its token: else it would be
+    measured without verifying anything."""
+    client = JsonClient(target.url.removesuffix("/graphql"))
+    try:
+        status, answer = client.request("POST", "/graphql", {"query": target.query})
+    finally:
+        client.close()
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if status == 200 and isinstance(data, dict) and target.check(data):
+        raise ProcessFailed(f"{target.label} answered without a token: {json.dumps(answer)[:300]}")
 
 
 def upstream_per_query(target: Target, requests: RequestLog, queries: int = 50) -> float:
     """Vendor requests per query, exactly: `queries` one after another, nothing in flight
     before or after (under load, queries still in flight when wrk stops reached the
     vendor but were not counted as answered)."""
-    client = JsonClient(target.url.removesuffix("/graphql"))
+    client = JsonClient(target.url.removesuffix("/graphql"), headers=_headers(target.authorization))
     requests.reset()
     try:
         for _ in range(queries):
@@ -280,11 +364,23 @@ def measure(
     body = json.dumps({"query": target.query})
     check_answer(target)
     if warmup > 0:
-        wrk.run(target.url, body, connections=concurrency, duration=warmup)
+        wrk.run(
+            target.url,
+            body,
+            connections=concurrency,
+            duration=warmup,
+            authorization=target.authorization,
+        )
         requests.settle()
     requests.reset()
     before = cpu_snapshot(target, emulator_pid)
-    summary = wrk.run(target.url, body, connections=concurrency, duration=duration)
+    summary = wrk.run(
+        target.url,
+        body,
+        connections=concurrency,
+        duration=duration,
+        authorization=target.authorization,
+    )
     after = cpu_snapshot(target, emulator_pid)
     # What the server still works off after wrk stopped reached the vendor all the same.
     requests.settle()
@@ -344,16 +440,16 @@ def combine(target: Target, concurrency: int, rounds: list[dict[str, Any]]) -> d
 
 
 def summarise(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """(a)/(c) and (a)/(b) per concurrency: of the medians, and of each round (the servers
-    of a round ran back to back, so a round's ratio is the least disturbed by the
-    machine's drift)."""
+    """(a)/(c), (a)/(b) and the authentication ratios (RATIOS) per concurrency: of the
+    medians, and of each round (the servers of a round ran back to back, so a round's
+    ratio is the least disturbed by the machine's drift)."""
     ratios: dict[str, dict[str, Any]] = {}
     for concurrency in CONCURRENCIES:
         at = {p["target"]: p for p in points if p["concurrency"] == concurrency}
         entry: dict[str, Any] = {}
-        for name, other in (("a_over_c", "hive"), ("a_over_b", "raw")):
-            if "switchboard" in at and other in at:
-                ours, theirs = at["switchboard"], at[other]
+        for name, mine, other, _ in RATIOS:
+            if mine in at and other in at:
+                ours, theirs = at[mine], at[other]
                 entry[name] = round(ours["rps"] / theirs["rps"], 2)
                 entry[f"{name}_rounds"] = [
                     round(a / b, 2)
@@ -363,7 +459,15 @@ def summarise(points: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return ratios
 
 
-def markdown(result: dict[str, Any]) -> str:
+def verdict(entry: dict[str, Any], name: str, target: float) -> str:
+    if name not in entry:
+        return "-"
+    value = entry[name]
+    rounds = ", ".join(f"{r:.2f}" for r in entry[f"{name}_rounds"])
+    return f"{value:.2f} ({'met' if value >= target else 'NOT met'}; rounds {rounds})"
+
+
+def points_table(result: dict[str, Any]) -> str:
     rows = [
         [
             p["concurrency"],
@@ -383,14 +487,31 @@ def markdown(result: dict[str, Any]) -> str:
     header = ["conc.", "server", "req/s (median)", "req/s by round", "p50 ms", "p99 ms"]
     header += ["vendor req/query", "server CPU ms/query", "emulator CPU ms/query"]
     header += ["other load (cores)", "errors"]
+    return table(header, rows)
 
-    def verdict(entry: dict[str, Any], name: str, target: float) -> str:
-        if name not in entry:
-            return "-"
-        value = entry[name]
-        rounds = ", ".join(f"{r:.2f}" for r in entry[f"{name}_rounds"])
-        return f"{value:.2f} ({'met' if value >= target else 'NOT met'}; rounds {rounds})"
 
+def measured_line(result: dict[str, Any]) -> str:
+    return (
+        f"Measured {result['date']} on {machine_line(result['machine'])}, "
+        f"{source_line(result['source'])}; {result['rounds']} rounds per concurrency, "
+        "each server in turn (the order rotating) for "
+        f"{result['duration_s']:g} s after a {result['warmup_s']:g} s warm-up "
+        f"(and {result['initial_warmup_s']:g} s per server at start); "
+        f"B1 took {result['elapsed_s']:.0f} s. wrk: 1 thread, closed loop. "
+        "req/s, p50 and p99 are the medians of the rounds; CPU per query is over all "
+        "rounds; vendor requests per query were counted with 50 queries one after another."
+    )
+
+
+def commands(result: dict[str, Any]) -> str:
+    return (
+        "Commands:\n\n```sh\n"
+        + "\n".join([result["command"], *result["server_commands"], result["load_command"]])
+        + "\n```"
+    )
+
+
+def markdown(result: dict[str, Any]) -> str:
     ratio_rows = [
         [concurrency, verdict(entry, "a_over_c", 2), verdict(entry, "a_over_b", 0.5)]
         for concurrency, entry in result["ratios"].items()
@@ -398,21 +519,94 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n\n".join(
         [
             "## B1 — query throughput, `call(id)` of one Genesys call",
-            f"Measured {result['date']} on {machine_line(result['machine'])}, "
-            f"{source_line(result['source'])}; {result['rounds']} rounds per concurrency, "
-            "each server in turn (the order rotating) for "
-            f"{result['duration_s']:g} s after a {result['warmup_s']:g} s warm-up "
-            f"(and {result['initial_warmup_s']:g} s per server at start); "
-            f"B1 took {result['elapsed_s']:.0f} s. wrk: 1 thread, closed loop. "
-            "req/s, p50 and p99 are the medians of the rounds; CPU per query is over all "
-            "rounds; vendor requests per query were counted with 50 queries one after another.",
-            table(header, rows),
+            measured_line(result),
+            points_table(result),
             table(["conc.", "(a)/(c), target ≥ 2", "(a)/(b), target ≥ 0.5"], ratio_rows),
-            "Commands:\n\n```sh\n"
-            + "\n".join([result["command"], *result["server_commands"], result["load_command"]])
-            + "\n```",
+            commands(result),
         ]
     )
+
+
+def auth_markdown(result: dict[str, Any], json_name: str) -> str:
+    """Issue 12's section: B1 with JWT authentication on, beside the same servers without."""
+    labels = {**_SWITCHBOARD_LABELS, **_HIVE_LABELS}
+    header = ["conc."] + [
+        f"{labels[mine]} / {labels[other]}, target ≥ {target:g}"
+        for _, mine, other, target in AUTH_RATIOS
+    ]
+    ratio_rows = [
+        [concurrency] + [verdict(entry, name, target) for name, _, _, target in AUTH_RATIOS]
+        for concurrency, entry in result["ratios"].items()
+    ]
+    return "\n\n".join(
+        [
+            "## Authentication (issue 12) — B1 with JWT verification on",
+            "The B1 query (`call(id)` of one Genesys call, wrk, 32 and 256 connections) with "
+            "every request carrying `Authorization: Bearer <jwt>`: a token signed per run "
+            f"(PyJWT; `sub`, `scope: {WALLBOARD}`, `iss`, `aud`, `exp` in a day, `kid`) with "
+            "an HS256 secret or a 2048-bit RSA key (RS256). switchboard verifies it with "
+            "`SWITCHBOARD_AUTH=jwt` and `SWITCHBOARD_JWT_SECRET` or `SWITCHBOARD_JWT_JWKS_FILE`, "
+            "plus `SWITCHBOARD_JWT_ISSUER`/`_AUDIENCE`; Hive Gateway, the same tokens with "
+            f"its own JWT plugin (`jwt` in `bench/{HIVE_JWT_CONFIG}`: inline signing key, "
+            "the one algorithm, issuer and audience checked, missing or invalid tokens "
+            "rejected, claims not forwarded). Every server of the table below ran in the "
+            "same rounds, interleaved. Raw numbers: "
+            f"`bench/results/{json_name}.json`.",
+            measured_line(result),
+            points_table(result),
+            table(header, ratio_rows),
+            commands(result),
+        ]
+    )
+
+
+def start_targets(
+    procs: Processes,
+    emulators: str,
+    wanted: list[str],
+    tmp: Path,
+    keys: dict[str, Keys],
+    bearer: dict[str, str],
+) -> list[Target]:
+    """The servers of `wanted`, started and (the authenticated ones) checked to refuse a
+    query without a token. `bearer`: the Authorization value of each algorithm's token."""
+    genesys_url = f"{emulators}/genesys"
+    targets: list[Target] = []
+    # switchboard-nometrics: the cost of metrics, the same server with
+    # SWITCHBOARD_METRICS=0 (with them on, at least 90 % of the throughput without).
+    for key, env in (("switchboard", {}), ("switchboard-nometrics", _NO_METRICS)):
+        if key in wanted:
+            log(f"B1: starting {_SWITCHBOARD_LABELS[key]}")
+            targets.append(switchboard_target(procs, emulators, key, env))
+    for key in ("switchboard-hs256", "switchboard-rs256"):
+        if key in wanted:
+            log(f"B1: starting {_SWITCHBOARD_LABELS[key]}")
+            algorithm = AUTH_TARGETS[key]
+            env = keys[algorithm].switchboard_env
+            targets.append(switchboard_target(procs, emulators, key, env, bearer[algorithm]))
+    if "raw" in wanted:
+        log("B1: starting the raw proxy")
+        targets.append(start_raw_proxy(procs, genesys_url))
+    hives = [key for key in _HIVE_LABELS if key in wanted]
+    if hives:
+        log("B1: composing the supergraph (Mesh Compose)")
+        supergraph = compose_supergraph(tmp)
+    for key in hives:
+        log(f"B1: starting {_HIVE_LABELS[key]}")
+        session = genesys_session(genesys_url)
+        if key == "hive":
+            targets.append(start_hive(procs, supergraph, genesys_url, session))
+        else:
+            algorithm = AUTH_TARGETS[key]
+            jwt_env = keys[algorithm].hive_env
+            hive = start_hive(
+                procs, supergraph, genesys_url, session, key, jwt_env, bearer[algorithm]
+            )
+            targets.append(hive)
+    for target in targets:
+        if target.authorization is not None:
+            check_refuses(target)
+    return targets
 
 
 def main() -> None:
@@ -426,31 +620,30 @@ def main() -> None:
     parser.add_argument(
         "--targets",
         default="switchboard,raw,hive",
-        help="comma-separated subset of switchboard,switchboard-nometrics,raw,hive",
+        help=f"comma-separated subset of {','.join(ALL_TARGETS)}",
     )
     args = parser.parse_args()
     wanted = args.targets.split(",")
+    unknown = set(wanted) - set(ALL_TARGETS)
+    if unknown:
+        parser.error(f"unknown targets {', '.join(sorted(unknown))}: expected {ALL_TARGETS}")
     exit_on_sigterm()
     with Processes() as procs, tempfile.TemporaryDirectory() as tmp:
         # From here: the wait for another benchmark's lock is not B1's time.
         started = time.monotonic()
         log("B1: starting the emulators")
         emulator_proc, emulators = start_emulators(procs)
-        genesys_url = f"{emulators}/genesys"
-        targets: list[Target] = []
-        # switchboard-nometrics: the cost of metrics, the same server with
-        # SWITCHBOARD_METRICS=0 (with them on, at least 90 % of the throughput without).
-        for key, env in (("switchboard", {}), ("switchboard-nometrics", _NO_METRICS)):
-            if key in wanted:
-                log(f"B1: starting {_SWITCHBOARD_LABELS[key]}")
-                targets.append(switchboard_target(procs, emulators, key, env))
-        if "raw" in wanted:
-            log("B1: starting the raw proxy")
-            targets.append(start_raw_proxy(procs, genesys_url))
-        if "hive" in wanted:
-            log("B1: composing the supergraph (Mesh Compose) and starting Hive Gateway")
-            supergraph = compose_supergraph(Path(tmp))
-            targets.append(start_hive(procs, supergraph, genesys_url, genesys_session(genesys_url)))
+        # The authenticated targets: keys made for this run, one token per algorithm that
+        # switchboard and Hive Gateway both verify.
+        keys = {
+            algorithm: make_keys(algorithm, Path(tmp))
+            for algorithm in sorted({AUTH_TARGETS[key] for key in wanted if key in AUTH_TARGETS})
+        }
+        # One token per algorithm: switchboard and Hive Gateway verify the same one.
+        bearer = {
+            algorithm: f"Bearer {k.token('bench-wallboard')}" for algorithm, k in keys.items()
+        }
+        targets = start_targets(procs, emulators, wanted, Path(tmp), keys, bearer)
         requests = RequestLog(emulators)
         # Once per server before any point: JIT (Hive's V8), caches and connection pools
         # warm, so that the first point measured is not the server's first load.
@@ -458,7 +651,13 @@ def main() -> None:
             log(f"B1: warming up {target.label} ({args.initial_warmup:g} s)")
             check_answer(target)
             body = json.dumps({"query": target.query})
-            wrk.run(target.url, body, connections=CONCURRENCIES[0], duration=args.initial_warmup)
+            wrk.run(
+                target.url,
+                body,
+                connections=CONCURRENCIES[0],
+                duration=args.initial_warmup,
+                authorization=target.authorization,
+            )
             requests.settle()
         # Exactly, once per server: one query after another, nothing else in flight.
         upstream = {target.key: upstream_per_query(target, requests) for target in targets}
@@ -503,11 +702,23 @@ def main() -> None:
             "GENESYS_AUTHORIZATION=... GENESYS_JSESSIONID=... "
             "hive-gateway supergraph supergraph.graphql --port C --fork 1 "
             "--disable-websockets)",
+            *(AUTH_COMMANDS if keys else []),
         ],
         "load_command": (
-            f"BENCH_BODY='<query JSON>' wrk -t1 -c<32|256> -d{args.duration:g}s --timeout=10s "
+            f"BENCH_BODY='<query JSON>' {AUTH_WRK if keys else ''}"
+            f"wrk -t1 -c<32|256> -d{args.duration:g}s --timeout=10s "
             "-s bench/lib/wrk_post.lua http://127.0.0.1:<port>/graphql"
         ),
+        "auth": {
+            algorithm: {
+                "token_header": jwt.get_unverified_header(bearer[algorithm].split()[1]),
+                "token_claims": jwt.decode(
+                    bearer[algorithm].split()[1], options={"verify_signature": False}
+                ),
+                "hive_config": f"bench/{HIVE_JWT_CONFIG}",
+            }
+            for algorithm in keys
+        },
         "queries": {"switchboard_and_raw": SWITCHBOARD_QUERY, "hive": HIVE_QUERY},
         "rounds": args.rounds,
         "duration_s": args.duration,
@@ -518,8 +729,16 @@ def main() -> None:
         "ratios": summarise(points),
         "elapsed_s": round(time.monotonic() - started, 1),
     }
-    path = write_json("b1_throughput", result)
-    write_section("b1", markdown(result))
+    # The B1 section is the one of switchboard, raw proxy and Hive Gateway; a run with
+    # authenticated targets writes the issue-12 section, and a run of auth targets
+    # without those three its own JSON, so that it leaves B1's numbers as they were.
+    base = {"switchboard", "raw", "hive"} <= set(wanted) or not keys
+    name = "b1_throughput" if base else "b1_auth"
+    path = write_json(name, result)
+    if base:
+        write_section("b1", markdown(result))
+    if keys:
+        write_section("b1_auth", auth_markdown(result, name))
     log(f"B1: done in {result['elapsed_s']:.0f} s: {path.relative_to(BENCH.parent)}, RESULTS.md")
 
 

@@ -50,8 +50,18 @@ TRANSPORT_WS = Subprotocol("graphql-transport-ws")
 class Subscriber(asyncio.Protocol):
     """One websocket connection with one `callUpdated` subscription."""
 
-    def __init__(self, uri: WebSocketURI, call_id: str, call_index: int, *, deflate: bool):
+    def __init__(
+        self,
+        uri: WebSocketURI,
+        call_id: str,
+        call_index: int,
+        *,
+        deflate: bool,
+        token: str | None = None,
+    ):
         self.call_id = call_id
+        # With authentication on, each subscriber's own JWT, sent in connection_init.
+        self.init_payload = {"Authorization": f"Bearer {token}"} if token is not None else {}
         self.call_index = call_index
         # Browsers and Node's `ws` offer permessage-deflate by default; --no-deflate doesn't.
         extensions = [ClientPerMessageDeflateFactory()] if deflate else None
@@ -78,7 +88,7 @@ class Subscriber(asyncio.Protocol):
                 if self.ws.handshake_exc is not None:
                     self._fail(f"handshake: {self.ws.handshake_exc}")
                 else:
-                    self._send({"type": "connection_init", "payload": {}})
+                    self._send({"type": "connection_init", "payload": self.init_payload})
             elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
                 self._message(json.loads(event.data), received_at)
         self._flush()  # includes pongs to the server's websocket pings
@@ -141,9 +151,11 @@ async def open_subscribers(
     batch: int = 250,
     deflate: bool = True,
     within: float = 60.0,
+    tokens: Sequence[str] | None = None,
 ) -> tuple[list[Subscriber], list[str]]:
     """Subscribers first..first+count-1 (subscriber i follows calls[i % len(calls)]),
-    opened `batch` at a time; those subscribed, and the problems of the others."""
+    opened `batch` at a time; those subscribed, and the problems of the others.
+    `tokens`: subscriber i's JWT is tokens[i] (None: no credential)."""
     loop = asyncio.get_running_loop()
     uri = parse_uri(url)
     opened: list[Subscriber] = []
@@ -151,7 +163,8 @@ async def open_subscribers(
 
     async def one(index: int) -> None:
         call_index = index % len(calls)
-        subscriber = Subscriber(uri, calls[call_index], call_index, deflate=deflate)
+        token = tokens[index] if tokens is not None else None
+        subscriber = Subscriber(uri, calls[call_index], call_index, deflate=deflate, token=token)
         try:
             async with asyncio.timeout(within):
                 await loop.create_connection(lambda: subscriber, uri.host, uri.port)
@@ -172,7 +185,13 @@ async def worker(args: argparse.Namespace) -> dict[str, Any]:
     calls: list[str] = json.loads(args.calls)
     started = time.monotonic()
     subscribers, problems = await open_subscribers(
-        args.url, calls, args.first, args.count, batch=args.batch, deflate=args.deflate
+        args.url,
+        calls,
+        args.first,
+        args.count,
+        batch=args.batch,
+        deflate=args.deflate,
+        tokens=args.token_list,
     )
     first_states = collections.Counter(s.states[0][0] for s in subscribers)
     _say(
@@ -228,10 +247,14 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="max wait for --state")
     parser.add_argument("--linger", type=float, default=0.0, help="stay connected after (s)")
     parser.add_argument("--no-deflate", dest="deflate", action="store_false")
+    parser.add_argument(
+        "--tokens", default="", help="JSON file: a list of JWTs, subscriber i sends the i-th"
+    )
     args = parser.parse_args()
     # One fd per connection; ulimit -n's soft limit may be lower than needed.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    args.token_list = json.loads(Path(args.tokens).read_text()) if args.tokens else None
     try:
         import uvloop
     except ImportError:

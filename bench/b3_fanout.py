@@ -30,6 +30,12 @@ Measured per case:
     the mutation's HTTP answer (the gateway publishes before it answers, so early
     receipts are negative), gateway CPU seconds and GC pauses during the change.
 
+`--auth` (issue 12): the gateway runs with SWITCHBOARD_AUTH=jwt (HS256, a secret made
+for the run, bench/lib/tokens.py) and every subscriber sends its own token (its own
+`sub`, scope "calls:read calls:all") in connection_init's payload, `{"Authorization":
+"Bearer <jwt>"}`; the holdCall mutations carry a supervisor's token (calls:control).
+Written to bench/results/b3_fanout_auth.json and its own section of RESULTS.md.
+
 `--compare` adds 10,000-subscriber, one-call runs that change one thing each (see
 VARIANTS). Run: `.venv/bin/python -m bench.b3_fanout` (the four main cases, ~1.5 min);
 bench/run.sh adds every comparison (~3.5 min). `--profile` also records the gateway with
@@ -54,6 +60,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.b3_client import open_subscribers
 from bench.lib import results
 from bench.lib.http import JsonClient
 from bench.lib.procs import PYTHON, Processes, cpu_seconds, exit_on_sigterm, log
@@ -66,6 +73,7 @@ from bench.lib.procs_ws import (
     rss_kib,
 )
 from bench.lib.setup import switchboard_env
+from bench.lib.tokens import SUPERVISOR, Keys, make_keys
 
 HOLD = "mutation($id: ID!) { holdCall(id: $id) { id state } }"
 # Bench-only Python packages (wsproto), installed by bench/run.sh with pip --target.
@@ -86,17 +94,11 @@ def run_case(
     profile: Path | None = None,
     gc_freeze: bool = False,
     ws_direct: bool = False,
+    keys: Keys | None = None,
 ) -> dict[str, Any]:
     name = f"{subscribers} subscribers on {spread} call{'s' if spread > 1 else ''}"
     log(f"B3 {name} (ws={ws}, deflate={deflate}): starting a fresh gateway")
-    env = switchboard_env(emulators)
-    # No Genesys poll is involved (CometD pushes), but keep a polled change quick too.
-    env["SWITCHBOARD_POLL_INTERVAL"] = "0.2"
-    # One keep-alive round pings every connection at once; at 15 s it would sometimes
-    # land on the measured change and sometimes not. Measured apart (README).
-    env["SWITCHBOARD_WS_KEEP_ALIVE"] = "600"
-    if ws == "wsproto":  # kept out of the project's venv: bench/run.sh puts it in DEPS
-        env["PYTHONPATH"] = str(DEPS)
+    env = gateway_env(emulators, ws, keys)
     command = gateway_command(ws, gc_log=True, gc_freeze=gc_freeze, ws_direct=ws_direct)
     gateway = procs.start(f"gateway-{subscribers}-{spread}-{ws}", command, env=env)
     url = announced(procs, gateway)["url"]
@@ -104,13 +106,17 @@ def run_case(
     bench_routes = JsonClient(emulators)
     natives = bench_routes.json("POST", "/_bench/genesys/calls", {"count": spread})
     calls = [f"genesys:{native}" for native in natives]
+    if keys is not None:
+        refuses_anonymous(url, calls)
     objects_before = count_objects(procs, gateway)
     rss_before = rss_kib(gateway.pid)
 
     started = time.monotonic()
     # When profiling, the clients stay connected past the profile's end (see below).
     linger = 6.0 if profile is not None else 0.0
-    clients, outputs = connect(procs, url, calls, subscribers, args, deflate=deflate, linger=linger)
+    clients, outputs = connect(
+        procs, url, calls, subscribers, args, deflate=deflate, linger=linger, keys=keys
+    )
     connect_s = time.monotonic() - started
     time.sleep(1.0)  # let the first messages' send buffers drain before reading RSS
     rss_after = rss_kib(gateway.pid)
@@ -128,7 +134,8 @@ def run_case(
         )  # fmt: skip
         time.sleep(1.0)  # attached before the change
     cpu_before = cpu_seconds(gateway.pid)
-    answered = asyncio.run(hold_all(url, calls))
+    supervisor = None if keys is None else f"Bearer {keys.token('bench-supervisor', SUPERVISOR)}"
+    answered = asyncio.run(hold_all(url, calls, supervisor))
     for client in clients:  # each exits once all its subscribers saw HELD (or at 60 s)
         try:
             client.wait(90)
@@ -154,6 +161,7 @@ def run_case(
         "spread": spread,
         "ws": ws,
         "client_deflate": deflate,
+        "auth": "jwt HS256, one token per subscriber" if keys is not None else "none",
         "workers": len(clients),
         "connect_s": round(connect_s, 2),
         "rss_before_kib": rss_before,
@@ -180,6 +188,32 @@ def run_case(
         f"GC in the change {case['gc_pauses_in_change_window_ms']}"
     )
     return case
+
+
+def refuses_anonymous(url: str, calls: list[str]) -> None:
+    """With --auth, a subscriber without a token must not get its subscription: else the
+    run would measure a gateway that checks nothing."""
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    opened, problems = asyncio.run(open_subscribers(ws_url, calls, 0, 1, within=10))
+    for subscriber in opened:
+        subscriber.close()
+    if opened or not problems:
+        raise RuntimeError("the gateway took a subscription without a token")
+    log(f"  without a token: refused ({problems[0]})")
+
+
+def gateway_env(emulators: str, ws: str, keys: Keys | None) -> dict[str, str]:
+    env = switchboard_env(emulators)
+    # No Genesys poll is involved (CometD pushes), but keep a polled change quick too.
+    env["SWITCHBOARD_POLL_INTERVAL"] = "0.2"
+    # One keep-alive round pings every connection at once; at 15 s it would sometimes
+    # land on the measured change and sometimes not. Measured apart (README).
+    env["SWITCHBOARD_WS_KEEP_ALIVE"] = "600"
+    if keys is not None:  # --auth: every subscriber with its own token
+        env.update(keys.switchboard_env)
+    if ws == "wsproto":  # kept out of the project's venv: bench/run.sh puts it in DEPS
+        env["PYTHONPATH"] = str(DEPS)
+    return env
 
 
 def count_objects(procs: Processes, gateway: subprocess.Popen[bytes]) -> dict[str, Any]:
@@ -210,11 +244,16 @@ def connect(
     deflate: bool,
     wait: float = 60.0,
     linger: float = 0.0,
+    keys: Keys | None = None,
 ) -> tuple[list[subprocess.Popen[bytes]], Path]:
     """Start the client processes; return once every subscriber has its first message.
-    Each client then waits (at most `wait` s) for HELD, writes what it got and exits."""
+    Each client then waits (at most `wait` s) for HELD, writes what it got and exits.
+    With `keys`, subscriber i connects with a token of its own (sub "wallboard-i")."""
     workers = max(1, min(args.workers, math.ceil(subscribers / 1000)))
     outputs = Path(tempfile.mkdtemp(prefix="b3-"))
+    tokens = outputs / "tokens.json"
+    if keys is not None:
+        tokens.write_text(json.dumps([keys.token(f"wallboard-{i}") for i in range(subscribers)]))
     clients = []
     started = time.monotonic()
     for k in range(workers):
@@ -229,6 +268,8 @@ def connect(
         ]  # fmt: skip
         if not deflate:
             argv.append("--no-deflate")
+        if keys is not None:
+            argv += ["--tokens", str(tokens)]
         clients.append(procs.start(f"b3-client-{k}", argv))
     ready = [announced(procs, client, "ready", within=300) for client in clients]
     failed = sum(r["failed"] for r in ready)
@@ -270,11 +311,12 @@ def gc_pauses(gateway_log: str, start: float, end: float) -> dict[str, Any]:
     }
 
 
-async def hold_all(url: str, calls: list[str]) -> dict[str, float]:
+async def hold_all(url: str, calls: list[str], authorization: str | None) -> dict[str, float]:
     """holdCall on every call at once; when each answer arrived (time.time())."""
     answered: dict[str, float] = {}
     limits = aiohttp.TCPConnector(limit=len(calls))
-    async with aiohttp.ClientSession(connector=limits) as session:
+    headers = {"Authorization": authorization} if authorization is not None else {}
+    async with aiohttp.ClientSession(connector=limits, headers=headers) as session:
 
         async def hold(call_id: str) -> None:
             body = {"query": HOLD, "variables": {"id": call_id}}
@@ -324,7 +366,9 @@ VARIANTS = {
 }
 
 
-def report(cases: list[dict[str, Any]], machine: dict[str, Any], took: float) -> None:
+def report(
+    cases: list[dict[str, Any]], machine: dict[str, Any], took: float, *, auth: bool = False
+) -> None:
     rows = []
     for c in cases:
         lat, gc = c["latency_from_vendor_change_ms"], c["gc_pauses_in_change_window_ms"]
@@ -382,9 +426,19 @@ def report(cases: list[dict[str, Any]], machine: dict[str, Any], took: float) ->
         )
     verdict = "\n".join(verdicts)
     cases_repeat = max((len(r) for r in _target_runs(cases).values()), default=1)
+    name, title, auth_note = "b3_fanout", "", ""
+    if auth:
+        name, title = "b3_fanout_auth", " — authenticated (issue 12)"
+        auth_note = (
+            "\nAuthentication on (`--auth`): SWITCHBOARD_AUTH=jwt with an HS256 secret made "
+            "for the run; every subscriber sends its own token (`sub` wallboard-<i>, scope "
+            '"calls:read calls:all", `iss`, `aud`, `exp` in a day) in connection_init\'s '
+            'payload, `{"Authorization": "Bearer <jwt>"}`; the holdCall mutations carry a '
+            "supervisor's token (calls:control).\n"
+        )
     results.write_section(
-        "b3_fanout",
-        f"""## B3 — fan-out: websocket subscribers of `callUpdated` in one gateway process
+        name,
+        f"""## B3 — fan-out: websocket subscribers of `callUpdated` in one gateway process{title}
 
 Measured {results.now()} on {results.machine_line(machine)}; the subscribers' processes
 run on the same machine. B3 took {took:.0f} s; {results.source_line(results.source())}.
@@ -395,7 +449,7 @@ moment a subscriber's process read the HELD `next` message off its socket. Memor
 gateway VmRSS growth per subscriber once all are subscribed. One run per row, each with
 a fresh gateway: how fast this machine runs drifts by tens of percent from minute to
 minute, so the cases the targets name run {cases_repeat} times and are judged by the median.
-
+{auth_note}
 {table}
 
 Variants:
@@ -417,7 +471,7 @@ SWITCHBOARD_*_URL=... SWITCHBOARD_POLL_INTERVAL=0.2 SWITCHBOARD_WS_KEEP_ALIVE=60
 ```
 
 Raw numbers (also latency from the mutation's answer, GC pauses while connecting, the
-commonest object types): `bench/results/b3_fanout.json`. Columns: bench/README.md.""",
+commonest object types): `bench/results/{name}.json`. Columns: bench/README.md.""",
     )
 
 
@@ -463,6 +517,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=250, help="connects in flight/worker")
     parser.add_argument("--profile", action="store_true", help="py-spy the 10k changes")
     parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="SWITCHBOARD_AUTH=jwt (HS256); each subscriber sends its own token (issue 12)",
+    )
+    parser.add_argument(
         "--repeat",
         type=int,
         default=3,
@@ -473,8 +532,9 @@ def main() -> None:
     raise_fd_limit()
     machine = results.machine()
     cases: list[dict[str, Any]] = []
-    with Processes() as procs:  # waits while another benchmark runs
+    with Processes() as procs, tempfile.TemporaryDirectory() as tmp:  # waits for the lock
         started = time.monotonic()
+        keys = make_keys("HS256", Path(tmp)) if args.auth else None
         emulators_proc = procs.start("emulators", emulators_command())
         emulators = announced(procs, emulators_proc)["url"]
         for subscribers, spread, variant, run in plan(args):
@@ -490,7 +550,7 @@ def main() -> None:
             if args.profile and subscribers >= 10_000:
                 name = f"b3_profile_{subscribers}x{spread}_{variant}.txt"
                 options["profile"] = results.RESULTS_DIR / name
-            case = run_case(procs, emulators, subscribers, spread, args, **options)
+            case = run_case(procs, emulators, subscribers, spread, args, keys=keys, **options)
             cases.append({"variant": variant, "run": run, **case})
     took = time.monotonic() - started
     payload = {
@@ -503,8 +563,8 @@ def main() -> None:
         "targets": TARGETS,
         "cases": cases,
     }
-    path = results.write_json("b3_fanout", payload)
-    report(cases, machine, took)
+    path = results.write_json("b3_fanout_auth" if args.auth else "b3_fanout", payload)
+    report(cases, machine, took, auth=args.auth)
     log(f"B3 done in {took:.0f} s: {path} and bench/RESULTS.md")
 
 

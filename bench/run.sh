@@ -5,6 +5,7 @@
 #   bench/run.sh            every benchmark
 #   bench/run.sh b1 b2      only these (names: b1 b2 profile b3 b4)
 #   BENCH_PROFILE=0 ...     skip the py-spy profile of B1 (it needs ptrace permission)
+#   BENCH_AUTH=0 ...        skip the authenticated targets of B1 and B3 (issue 12)
 #
 # Every server runs on a port the OS picked, on 127.0.0.1; each benchmark script stops
 # its own processes, even on error or Ctrl-C.
@@ -40,8 +41,16 @@ if want b1; then
         (cd bench && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error \
             && touch node_modules/.installed)
     fi
-    step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway (~2.5 min)"
-    $PY -m bench.b1_throughput
+    if [ "${BENCH_AUTH:-1}" != 0 ]; then
+        # One run, interleaved: the B1 section and the authentication section (issue 12),
+        # switchboard and Hive Gateway each with JWT verification on (HS256, RS256).
+        step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway, without and with JWT auth (~6 min)"
+        $PY -m bench.b1_throughput \
+            --targets switchboard,raw,hive,switchboard-hs256,switchboard-rs256,hive-hs256,hive-rs256
+    else
+        step "B1 query throughput: switchboard vs raw proxy vs Hive Gateway (~2.5 min)"
+        $PY -m bench.b1_throughput
+    fi
     step "B1 memory held per query in flight: switchboard vs raw proxy (~15 s)"
     $PY -m bench.b1_inflight
 fi
@@ -69,6 +78,10 @@ if want b3; then
     fi
     step "B3 fan-out: 1,000 and 10,000 websocket subscribers on 1 and 100 calls (~2.5 min)"
     $PY -m bench.b3_fanout --compare gc-freeze,wsproto,websockets
+    if [ "${BENCH_AUTH:-1}" != 0 ]; then
+        step "B3 fan-out with JWT auth: 10,000 subscribers, each its own token, on 1 call (~30 s)"
+        $PY -m bench.b3_fanout --auth --subscribers 10000 --spreads 1 --repeat 1
+    fi
     step "B3 idle side: keep-alive rounds with 10,000 subscribers (~70 s)"
     $PY -m bench.b3_keepalive
 fi

@@ -15,20 +15,25 @@ class HttpError(RuntimeError):
 
 
 class JsonClient:
-    def __init__(self, base_url: str, *, timeout: float = 30) -> None:
+    def __init__(
+        self, base_url: str, *, timeout: float = 30, headers: dict[str, str] | None = None
+    ) -> None:
         parts = urlsplit(base_url)
         if parts.hostname is None or parts.port is None:
             raise ValueError(f"expected http://host:port[/prefix], got {base_url!r}")
         self.host, self.port = parts.hostname, parts.port
         self.prefix = parts.path.rstrip("/")
         self.timeout = timeout
+        self.headers = dict(headers or {})  # sent with every request (e.g. Authorization)
         self._conn: http.client.HTTPConnection | None = None
 
     def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         """(status, decoded JSON body or None). Reconnects once if the server closed the
         kept-alive connection."""
         payload = None if body is None else json.dumps(body).encode()
-        headers = {"content-type": "application/json"} if payload is not None else {}
+        headers = dict(self.headers)
+        if payload is not None:
+            headers["content-type"] = "application/json"
         for attempt in (1, 2):
             conn = self._connection()
             try:

@@ -24,10 +24,12 @@ def run(
     duration: float,
     threads: int = 1,
     timeout: float = 10,
+    authorization: str | None = None,
 ) -> dict[str, Any]:
     """One wrk run; its summary with `rps` added. One thread is enough on 2 cores: wrk
-    drives tens of thousands of requests per second per thread, and every core it does not
-    use is left to the servers under test."""
+        drives tens of thousands of requests per second per thread, and every core it does not
+        use is left to the servers under test. `authorization`: the Authorization header of
+    every request (none when None)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk not found: apt-get install -y wrk (bench/run.sh does)")
@@ -41,9 +43,13 @@ def run(
         str(SCRIPT),
         url,
     ]
+    env = {**os.environ, "BENCH_BODY": body}
+    env.pop("BENCH_AUTHORIZATION", None)
+    if authorization is not None:
+        env["BENCH_AUTHORIZATION"] = authorization
     done = subprocess.run(
         argv,
-        env={**os.environ, "BENCH_BODY": body},
+        env=env,
         capture_output=True,
         text=True,
         timeout=duration + timeout + 30,

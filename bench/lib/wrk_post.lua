@@ -4,6 +4,11 @@
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
+-- The authenticated targets (issue 12): the same "Bearer <jwt>" on every request.
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+if authorization ~= nil and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 
 local threads = {}
 
