@@ -32,7 +32,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import tracing
 from app.auth.authenticator import Authenticator, credential_of_headers
-from app.auth.principal import NOBODY, Principal
+from app.auth.principal import EVERYONE, NOBODY, Principal
 from app.errors import (
     BAD_USER_INPUT,
     INTERNAL_SERVER_ERROR,
@@ -228,14 +228,17 @@ class GraphQLEndpoint:
     async def _serve(self, scope: Scope, receive: Receive, observed: RequestObservation) -> None:
         send = observed.send
         try:
-            try:
-                principal = await self.authenticator.principal(
-                    credential_of_headers(scope["headers"])
-                )
-            except Unauthenticated as bad_credential:
-                await unauthenticated_response(bad_credential)(scope, receive, send)
-                return
-            observed.sub = principal.sub if principal is not NOBODY else None
+            if self.authenticator.enabled:
+                try:
+                    principal = await self.authenticator.principal(
+                        credential_of_headers(scope["headers"])
+                    )
+                except Unauthenticated as bad_credential:
+                    await unauthenticated_response(bad_credential)(scope, receive, send)
+                    return
+                observed.sub = principal.sub if principal is not NOBODY else None
+            else:
+                principal = EVERYONE  # authentication off: nothing to read
             if scope["method"] == "POST":
                 if not _json_content(scope):
                     # Not executed: a foreign page may post text/plain or a form freely.
