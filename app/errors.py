@@ -180,6 +180,25 @@ class VendorForbidden(VendorError):
     code = FORBIDDEN
 
 
+def error_entry(message: str, code: str, **details: Any) -> dict[str, Any]:
+    """One entry of a response's `errors`, for refusals made before any GraphQL runs (HTTP
+    and websocket refusals, canned answers): the same shape graphql-core gives ours."""
+    return {"message": message, "extensions": {"code": code, **details}}
+
+
+def error_document(message: str, code: str, **details: Any) -> dict[str, Any]:
+    """A whole response body of one refusal: `{"errors": [error_entry(...)]}`."""
+    return {"errors": [error_entry(message, code, **details)]}
+
+
+def coded(extensions: dict[str, Any] | None, code: str) -> dict[str, Any]:
+    """`extensions` with `code` set unless it has one: how errors that graphql-core makes
+    (syntax, validation, variable coercion) are coded where they are made."""
+    if extensions and "code" in extensions:
+        return extensions
+    return {**(extensions or {}), "code": code}
+
+
 def extensions_for(error: BaseException | None) -> dict[str, Any]:
     """The `extensions` of a GraphQL error caused by `error` (None: not an execution error)."""
     if isinstance(error, SwitchboardError):

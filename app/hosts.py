@@ -18,20 +18,13 @@ from typing import Final
 from starlette.types import Receive, Scope, Send
 
 from app.config import Settings
-from app.errors import HOST_NOT_ALLOWED
+from app.errors import HOST_NOT_ALLOWED, error_document
 
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]"})
 ANY: Final = "*"
 
 _REFUSAL: Final = json.dumps(
-    {
-        "errors": [
-            {
-                "message": "This server is not reachable by that Host name.",
-                "extensions": {"code": HOST_NOT_ALLOWED},
-            }
-        ]
-    }
+    error_document("This server is not reachable by that Host name.", HOST_NOT_ALLOWED)
 ).encode()
 _REFUSAL_HEADERS: Final = [
     (b"content-type", b"application/json"),

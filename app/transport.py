@@ -32,7 +32,7 @@ from typing import Any, ClassVar, Final
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-from app.errors import REQUEST_TIMEOUT, TOO_MANY_CONNECTIONS
+from app.errors import REQUEST_TIMEOUT, TOO_MANY_CONNECTIONS, error_document
 
 logger = logging.getLogger("switchboard.transport")
 
@@ -42,7 +42,7 @@ RESERVED_FILES: Final = 256
 
 
 def _canned(status: bytes, code: str, message: str) -> bytes:
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+    body = json.dumps(error_document(message, code))
     return (
         b"HTTP/1.1 " + status + b"\r\n"
         b"content-type: application/json\r\n"

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from starlette.types import Message, Receive, Scope, Send
 
-from app.errors import FORBIDDEN
+from app.errors import FORBIDDEN, error_document
 
 # What a cross-origin page may send and read (graphql-ws and Apollo's headers included).
 _ALLOW_HEADERS: Final = (
@@ -27,14 +27,7 @@ _ALLOW_HEADERS: Final = (
 )
 _EXPOSE_HEADERS: Final = b"x-request-id, www-authenticate, retry-after"
 _REFUSAL: Final = json.dumps(
-    {
-        "errors": [
-            {
-                "message": "Requests from this browser origin are not allowed.",
-                "extensions": {"code": FORBIDDEN},
-            }
-        ]
-    }
+    error_document("Requests from this browser origin are not allowed.", FORBIDDEN)
 ).encode()
 
 

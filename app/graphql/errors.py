@@ -1,23 +1,20 @@
 """Every GraphQL error leaves with an `extensions.code`; unexpected ones leave masked.
 
-Domain errors carry their own `extensions` (app/errors.py). Parse and validation errors
-get the GraphQL codes; anything else is an internal error, logged here with its stack
-trace and answered as "Internal server error" so no stack trace or secret can leak.
+Codes are given where errors are made, never guessed from a message's text: domain errors
+carry their own `extensions` (app/errors.py); parse, validation and variable errors are
+coded as graphql-core makes them (app/graphql/execution.py, limits.py). What is left here
+is a failure of ours: logged with its stack trace and answered as "Internal server
+error", so no stack trace or secret can leak.
 """
 
 from __future__ import annotations
 
 import logging
 
-from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import GraphQLError
 
-from app.errors import (
-    BAD_USER_INPUT,
-    GRAPHQL_PARSE_FAILED,
-    GRAPHQL_VALIDATION_FAILED,
-    INTERNAL_SERVER_ERROR,
-    SwitchboardError,
-)
+from app.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, SwitchboardError
+from app.errors import coded as coded_extensions
 
 logger = logging.getLogger("switchboard.graphql")
 
@@ -29,18 +26,14 @@ def coded(error: GraphQLError) -> GraphQLError:
         return error  # graphql-core copied its extensions already
     if isinstance(original, GraphQLError):
         # graphql-core could not coerce a value the client sent (e.g. a variable).
-        error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+        error.extensions = coded_extensions(error.extensions, BAD_USER_INPUT)
         return error
     if original is None:
         if error.extensions and "code" in error.extensions:
-            return error
-        if isinstance(error, GraphQLSyntaxError) or error.message.startswith("Syntax Error"):
-            code = GRAPHQL_PARSE_FAILED
-        elif error.message.startswith("Variable "):
-            code = BAD_USER_INPUT
-        else:
-            code = GRAPHQL_VALIDATION_FAILED
-        error.extensions = {**(error.extensions or {}), "code": code}
+            return error  # coded where it was made (app/graphql/execution.py, limits.py)
+        # graphql-core's own execution errors (a null for a non-null field): ours.
+        logger.error("unexpected error at %s: %s", error.path, error.message)
+        error.extensions = coded_extensions(error.extensions, INTERNAL_SERVER_ERROR)
         return error
     logger.error("unexpected error at %s", error.path, exc_info=original)
     return GraphQLError(

@@ -48,7 +48,12 @@ from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRul
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.graphql import OperationType
 
-from app.errors import BAD_USER_INPUT
+from app.errors import (
+    BAD_USER_INPUT,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+    coded,
+)
 from app.graphql.cost import FREE, CostPlan, plan
 from app.graphql.limits import DocumentLimits
 
@@ -63,6 +68,16 @@ class Executor(GraphQLCoreExecutor[Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.operation_extensions = kwargs.pop("operation_extensions", None)
         super().__init__(*args, **kwargs)
+
+    @classmethod
+    def build(cls, *args: Any, **kwargs: Any) -> Any:
+        # A list of errors instead of an executor: the variables the client sent do not
+        # coerce to their types (documents were validated before) — the client's input.
+        built = super().build(*args, **kwargs)
+        if isinstance(built, list):
+            for error in built:
+                error.extensions = coded(error.extensions, BAD_USER_INPUT)
+        return built
 
     def execute_operation(self, serially: bool | None = None) -> Any:
         result = super().execute_operation(serially)
@@ -173,18 +188,21 @@ class PreparedOperations:
         if len(query) > self.max_document_bytes:
             too_large = GraphQLError(
                 f"The document is larger than {self.max_document_bytes} bytes.",
-                extensions={"code": BAD_USER_INPUT, "maxDocumentBytes": self.max_document_bytes},
+                extensions=coded({"maxDocumentBytes": self.max_document_bytes}, BAD_USER_INPUT),
             )
             return Prepared(None, None, (too_large,))
         try:
             document = parse(query, max_tokens=self.max_tokens)
-        except GraphQLError as error:
-            return Prepared(None, None, (error,))
+        except GraphQLError as syntax_error:
+            syntax_error.extensions = coded(syntax_error.extensions, GRAPHQL_PARSE_FAILED)
+            return Prepared(None, None, (syntax_error,))
         refusals = self.limits.check(document)
         if refusals:
             return Prepared(None, None, tuple(refusals))
         errors = validate(self.schema, document, self.rules)
         if errors:
+            for invalid in errors:
+                invalid.extensions = coded(invalid.extensions, GRAPHQL_VALIDATION_FAILED)
             return Prepared(None, None, tuple(errors))
         operation = get_operation_ast(document, operation_name)
         if operation is None:
@@ -193,7 +211,7 @@ class PreparedOperations:
                 message = f"Unknown operation named '{operation_name}'."
             else:
                 message = "Must provide operation name if query contains multiple operations."
-            refusal = GraphQLError(message, extensions={"code": BAD_USER_INPUT})
+            refusal = GraphQLError(message, extensions=coded(None, BAD_USER_INPUT))
             return Prepared(None, None, (refusal,))
         cost = plan(document, operation, max_ids=self.max_ids)
         anonymous = all(

@@ -39,6 +39,7 @@ from app.errors import (
     UNAUTHENTICATED,
     BadUserInput,
     Unauthenticated,
+    error_document,
 )
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
@@ -117,11 +118,7 @@ def graphql_error_response(
     code: str = BAD_USER_INPUT,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]},
-        status_code=status_code,
-        headers=headers,
-    )
+    return JSONResponse(error_document(message, code), status_code=status_code, headers=headers)
 
 
 def unauthenticated_response(refused: Unauthenticated) -> JSONResponse:

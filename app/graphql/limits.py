@@ -37,7 +37,7 @@ from graphql import (
     ValidationRule,
 )
 
-from app.errors import GRAPHQL_VALIDATION_FAILED
+from app.errors import GRAPHQL_VALIDATION_FAILED, coded
 
 # Counts stop growing here: a fragment bomb's true size has hundreds of digits, and the
 # refusal only needs to say it is over the limit.
@@ -196,7 +196,7 @@ def _refusal(message: str, node: OperationDefinitionNode | None, **extensions: i
     return GraphQLError(
         message,
         nodes=[node] if node is not None else None,
-        extensions={"code": GRAPHQL_VALIDATION_FAILED, **extensions},
+        extensions=coded(dict(extensions), GRAPHQL_VALIDATION_FAILED),
     )
 
 

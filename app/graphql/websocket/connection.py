@@ -14,7 +14,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.graphql import OperationType
 
 from app.auth.principal import Principal
-from app.errors import UNAUTHENTICATED
+from app.errors import UNAUTHENTICATED, error_entry
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
 from app.graphql.observe import OperationLog, header, operation_name_of
@@ -139,7 +139,7 @@ class Connection:
     async def expire(self, message: str) -> None:
         """The credential expired unrenewed: every open operation ends UNAUTHENTICATED,
         then the connection closes with 4403."""
-        error = {"message": message, "extensions": {"code": UNAUTHENTICATED}}
+        error = error_entry(message, UNAUTHENTICATED)
         for op_id in list(self.operations):
             self.send_error(op_id, [error])
             shared = self.operations.pop(op_id, None)

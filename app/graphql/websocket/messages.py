@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from strawberry.types.execution import ExecutionResult
 
-from app.errors import BAD_USER_INPUT
+from app.errors import BAD_USER_INPUT, error_entry
 
 TRANSPORT_WS: Final = "graphql-transport-ws"
 LEGACY_WS: Final = "graphql-ws"
@@ -139,4 +139,4 @@ def result_errors(result: ExecutionResult) -> list[dict[str, Any]]:
 
 
 def user_error(message: str) -> dict[str, Any]:
-    return {"message": message, "extensions": {"code": BAD_USER_INPUT}}
+    return error_entry(message, BAD_USER_INPUT)
