@@ -14,7 +14,6 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import fields, replace
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -87,8 +86,8 @@ async def serve(settings: Settings) -> None:
                 running_emulators(
                     "127.0.0.1",
                     0,
-                    simulate=settings.simulate,
-                    variants=settings.emulator_variants,
+                    simulate=settings.server.simulate,
+                    variants=settings.server.emulator_variants,
                 )
             )
             settings = emulators.settings_for(settings, base_url)
@@ -97,7 +96,9 @@ async def serve(settings: Settings) -> None:
         config = server_config(app, settings)
         settle_memory()
         logger.info(
-            "wallboard at http://%s:%d/, GraphiQL at /graphql", settings.host, settings.port
+            "wallboard at http://%s:%d/, GraphiQL at /graphql",
+            settings.server.host,
+            settings.server.port,
         )
         await DrainingServer(config, app.state.drain).serve()
 
@@ -131,8 +132,8 @@ class DrainingServer(uvicorn.Server):
 def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """How switchboard is served (benchmarks serve it the same way)."""
     options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
+        "host": settings.server.host,
+        "port": settings.server.port,
         "lifespan": "on",
         # Our own access record replaces uvicorn's (app/graphql/observe.py: one per
         # /graphql request, with its request id); uvicorn's loggers go through ours
@@ -141,14 +142,15 @@ def server_config(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Con
         "log_config": None,
         # Call updates are small JSON: compression saves little and its zlib state
         # costs ~40 KiB per connection (bench B3: 69 -> 28 KiB per subscriber).
-        "ws_per_message_deflate": settings.ws_deflate,
+        "ws_per_message_deflate": settings.websocket.deflate,
         # In-flight requests may finish this long once a stop began (after the drain).
-        "timeout_graceful_shutdown": settings.drain_timeout,
+        "timeout_graceful_shutdown": settings.server.drain_timeout,
         # No `server: uvicorn`: an answer does not name the stack it runs on.
         "server_header": False,
         # Deadlines for slow clients and the connection cap (app/transport.py).
         **guarded_protocols(
-            read_timeout=settings.http_read_timeout, max_connections=settings.max_connections
+            read_timeout=settings.server.http_read_timeout,
+            max_connections=settings.server.max_connections,
         ),
     }
     return uvicorn.Config(app, **(options | overrides))
@@ -180,12 +182,9 @@ async def emulate(host: str, port: int, simulate: bool, variants: str) -> None:
 
 def variables_help() -> str:
     """Every SWITCHBOARD_* variable with its default, for --help (README: Configuration)."""
-    defaults = Settings()
     lines = ["environment variables (README, Configuration):"]
-    for setting in fields(Settings):
-        if setting.name != "vendors":
-            default = getattr(defaults, setting.name)
-            lines.append(f"  SWITCHBOARD_{setting.name.upper():<24} default {default!r}")
+    for variable, default in Settings.defaults():
+        lines.append(f"  {variable:<36} default {default!r}")
     lines.append(
         "  SWITCHBOARD_<VENDOR>_URL, and per vendor (ORACLE HUAWEI VERBA VOIPNOW GENESYS):"
     )
@@ -218,21 +217,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         # Exit code 2, as for a bad command line: the configuration is the input.
         sys.stderr.write(f"switchboard: configuration error: {bad}\n")
         raise SystemExit(2) from None
-    logs.configure(settings.log_format)
+    logs.configure(settings.observability.log_format)
     if args.command == "export-schema":
         from app.graphql.schema import build_schema
 
         sys.stdout.write(build_schema(settings).as_str() + "\n")
         return
-    simulate = settings.simulate and not args.no_simulate
-    host = args.host or settings.host
+    simulate = settings.server.simulate and not args.no_simulate
+    host = args.host or settings.server.host
     try:
         if args.command == "emulate":
             port = 8001 if args.port is None else args.port
-            run(emulate(host, port, simulate, settings.emulator_variants))
+            run(emulate(host, port, simulate, settings.server.emulator_variants))
         else:
-            port = settings.port if args.port is None else args.port
-            run(serve(replace(settings, host=host, port=port, simulate=simulate)))
+            port = settings.server.port if args.port is None else args.port
+            run(serve(settings.with_values(host=host, port=port, simulate=simulate)))
     except KeyboardInterrupt:
         pass
     except ConfigurationError as bad:  # found while building the app (adapter options)

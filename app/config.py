@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from app.calls import Vendor
@@ -66,12 +67,43 @@ class VendorSettings:
     options: Mapping[str, str] = field(default_factory=dict)  # OPTION_NAMES that are set
 
 
+def _env(name: str) -> dict[str, str]:
+    """Field metadata: the field's variable is SWITCHBOARD_<name>, not its section's prefix
+    and its own name."""
+    return {"env": name}
+
+
 @dataclass(frozen=True)
-class Settings:
+class ServerSection:
+    """Where and how switchboard serves: address, exposure to clients, demo switches."""
+
     host: str = "127.0.0.1"
     port: int = 8000
+    # Exposure to clients (README, "Deployment: exposure"). Seconds a client has to send a
+    # whole request, headers and body (and to take what it is sent); connections served at
+    # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
+    http_read_timeout: float = 10.0
+    # Seconds in-flight requests may take to finish once a stop began (after the drain).
+    drain_timeout: float = 10.0
+    max_connections: int = 20_000
+    allowed_hosts: str = ""
+    # GraphiQL and introspection: unset (None) means on in demo mode (no vendor configured)
+    # and off with real vendors; resolved once, when the settings are made.
+    graphiql: bool | None = None
+    introspection: bool | None = None
+    simulate: bool = True
+    # Demo mode only: documented vendor variants the embedded emulators show,
+    # "vendor=variant,…" (README, "Vendors").
+    emulator_variants: str = ""
+
+
+@dataclass(frozen=True)
+class VendorsSection:
+    """The vendors served and how switchboard talks to them."""
+
     # Only the vendors with a URL are served; ids of the others answer NOT_SUPPORTED.
-    vendors: Mapping[Vendor, VendorSettings] = field(default_factory=dict)
+    # (SWITCHBOARD_<VENDOR>_URL and credentials, read apart: see Settings.from_env.)
+    configured: Mapping[Vendor, VendorSettings] = field(default_factory=dict)
     vendor_timeout: float = 5.0
     vendor_concurrency: int = 16
     # Circuit breaker per vendor (app/vendors/breaker.py): opens after this many
@@ -81,34 +113,20 @@ class Settings:
     confirm_timeout: float = 5.0
     confirm_interval: float = 0.2
     idempotency_ttl: float = 86_400.0  # startCall idempotency keys are kept this long (s)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hostile input (README, "Limits and error codes")."""
+
     max_ids: int = 100
     max_depth: int = 10
     max_aliases: int = 30
     max_tokens: int = 2000
     max_body_bytes: int = 1_000_000
-    broadcast_url: str = "memory://"
-    poll_interval: float = 1.0
-    # Vendors whose status read is a long poll (Oracle, `waitperiod`): a watcher's read
-    # may be held this long, answered at once on a change; 0 polls every poll_interval.
-    long_poll: float = 20.0
-    watch_grace: float = 5.0
-    lease_ttl: float = 5.0
-    ws_max_subscriptions: int = 100
-    ws_keep_alive: float = 15.0
-    ws_init_timeout: float = 10.0
-    ws_send_queue: int = 64
-    ws_deflate: bool = False
-    # GraphiQL and introspection: unset (None) means on in demo mode (no vendor configured)
-    # and off with real vendors; resolved once, when the settings are made.
-    graphiql: bool | None = None
-    access_log: bool = True
-    log_format: str = ""  # json | text; unset: json unless stderr is a terminal
-    metrics: bool = True  # Prometheus counters on the hot paths (bench B1 compares off)
-    introspection: bool | None = None
-    simulate: bool = True
-    # Hostile input (README, "Limits and error codes"). Fields of a document once its
-    # fragments are expanded: as many as the token limit lets a document spell out
-    # without fragments (each field is at least one token), so fragments add no work.
+    # Fields of a document once its fragments are expanded: as many as the token limit
+    # lets a document spell out without fragments (each field is at least one token), so
+    # fragments add no work.
     max_selections: int = 2000
     # Vendor requests one operation may make (app/graphql/cost.py): a full `calls(ids)`
     # of 100 one-request-per-call vendors (Oracle, Huawei), each call's Verba recording
@@ -121,20 +139,50 @@ class Settings:
     # Prepared operations kept (app/graphql/execution.py), by count and by query bytes.
     operation_cache_size: int = 256
     operation_cache_bytes: int = 16 * 1024 * 1024
-    # Exposure to clients (README, "Deployment: exposure"). Seconds a client has to send a
-    # whole request, headers and body (and to take what it is sent); connections served at
-    # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
-    http_read_timeout: float = 10.0
-    # Seconds in-flight requests may take to finish once a stop began (after the drain).
-    drain_timeout: float = 10.0
-    max_connections: int = 20_000
-    allowed_hosts: str = ""
-    # Demo mode only: documented vendor variants the embedded emulators show,
-    # "vendor=variant,…" (README, "Vendors").
-    emulator_variants: str = ""
-    # Who is asking (README, "Authentication"; app/auth): none | jwt | api-key |
-    # jwt,api-key. Unset with a vendor URL configured, start-up stops (from_env).
-    auth: str = "none"
+
+
+@dataclass(frozen=True)
+class WebSocketSection:
+    """GraphQL over websockets (SWITCHBOARD_WS_*)."""
+
+    env_prefix: ClassVar[str] = "WS_"
+
+    max_subscriptions: int = 100
+    keep_alive: float = 15.0
+    init_timeout: float = 10.0
+    send_queue: int = 64
+    deflate: bool = False
+
+
+@dataclass(frozen=True)
+class LiveSection:
+    """Following calls: the event bus, polling, leases between instances."""
+
+    broadcast_url: str = "memory://"
+    poll_interval: float = 1.0
+    # Vendors whose status read is a long poll (Oracle, `waitperiod`): a watcher's read
+    # may be held this long, answered at once on a change; 0 polls every poll_interval.
+    long_poll: float = 20.0
+    watch_grace: float = 5.0
+    lease_ttl: float = 5.0
+
+
+@dataclass(frozen=True)
+class ObservabilitySection:
+    """Logs and metrics (tracing is switched by OTEL_EXPORTER_OTLP_ENDPOINT)."""
+
+    access_log: bool = True
+    log_format: str = ""  # json | text; unset: json unless stderr is a terminal
+    metrics: bool = True  # Prometheus counters on the hot paths (bench B1 compares off)
+
+
+@dataclass(frozen=True)
+class AuthSection:
+    """Who is asking (README, "Authentication"; app/auth)."""
+
+    # none | jwt | api-key | jwt,api-key. Unset with a vendor URL configured, start-up
+    # stops (Settings.from_env).
+    methods: str = field(default="none", metadata=_env("AUTH"))
     jwt_jwks_url: str = ""
     jwt_jwks_file: str = ""
     # Seconds between two fetches of the JWKS URL (a token with an unknown kid refetches).
@@ -149,17 +197,65 @@ class Settings:
     # Commands (hold, retrieve, hang up, start) per principal per minute; 0: no limit.
     command_rate: int = 0
 
+
+Section = (
+    ServerSection
+    | VendorsSection
+    | Limits
+    | WebSocketSection
+    | LiveSection
+    | ObservabilitySection
+    | AuthSection
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, in sections. Each field of a section is read from one variable,
+    SWITCHBOARD_<prefix><FIELD> (README, "Configuration"); `with_values` and `from_env`
+    take them by that name (`ws_send_queue=...`, `max_ids=...`)."""
+
+    server: ServerSection = field(default_factory=ServerSection)
+    vendors: VendorsSection = field(default_factory=VendorsSection)
+    limits: Limits = field(default_factory=Limits)
+    websocket: WebSocketSection = field(default_factory=WebSocketSection)
+    live: LiveSection = field(default_factory=LiveSection)
+    observability: ObservabilitySection = field(default_factory=ObservabilitySection)
+    auth: AuthSection = field(default_factory=AuthSection)
+
     def __post_init__(self) -> None:
         # Resolved here, before the demo setup points the settings at the emulators: a
-        # copy (dataclasses.replace) keeps what was resolved.
-        for name in _ON_IN_DEMO_MODE:
-            if getattr(self, name) is None:
-                object.__setattr__(self, name, self.uses_emulators)
+        # copy (with_values, with_vendors) keeps what was resolved.
+        unresolved: dict[str, Any] = {
+            name: self.uses_emulators
+            for name in _ON_IN_DEMO_MODE
+            if getattr(self.server, name) is None
+        }
+        if unresolved:
+            object.__setattr__(self, "server", replace(self.server, **unresolved))
+
+    def with_values(self, **values: Any) -> Settings:
+        """A copy with settings given by their variable names, lower-case and without
+        SWITCHBOARD_ (`poll_interval=0.05`, `ws_send_queue=4`, `auth="jwt"`)."""
+        by_section: dict[str, dict[str, Any]] = {}
+        names = _names()
+        for name, value in values.items():
+            if name not in names:
+                closest = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean {closest[0]}?" if closest else ""
+                raise TypeError(f"no setting {name!r}{hint}")
+            section, attribute = names[name]
+            by_section.setdefault(section, {})[attribute] = value
+        changed = {
+            section: replace(getattr(self, section), **attributes)
+            for section, attributes in by_section.items()
+        }
+        return replace(self, **changed)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Every field from `SWITCHBOARD_<FIELD>` (e.g. SWITCHBOARD_POLL_INTERVAL), typed
-        like its default; vendors from `SWITCHBOARD_<VENDOR>_URL` and credentials."""
+        """Every setting from its variable (e.g. SWITCHBOARD_POLL_INTERVAL), typed like its
+        default; vendors from `SWITCHBOARD_<VENDOR>_URL` and credentials."""
         env = os.environ if env is None else env
         known = cls.variable_names()
         for name in sorted(env):
@@ -169,17 +265,17 @@ class Settings:
                 raise ConfigurationError(f"unknown variable {name}{hint}")
         defaults = cls()
         values: dict[str, Any] = {}
-        for setting in fields(cls):
-            raw = env.get(f"SWITCHBOARD_{setting.name.upper()}")
-            if raw is None or setting.name == "vendors":
+        for name, (section, attribute) in _names().items():
+            raw = env.get(f"SWITCHBOARD_{name.upper()}")
+            if raw is None:
                 continue
-            default = getattr(defaults, setting.name)
-            kind = bool if setting.name in _ON_IN_DEMO_MODE else type(default)
+            default = getattr(getattr(defaults, section), attribute)
+            kind = bool if attribute in _ON_IN_DEMO_MODE else type(default)
             try:
-                values[setting.name] = _parse(raw, kind)
+                values[name] = _parse(raw, kind)
             except ValueError:
                 raise ConfigurationError(
-                    f"SWITCHBOARD_{setting.name.upper()}={raw!r}: expected a "
+                    f"SWITCHBOARD_{name.upper()}={raw!r}: expected a "
                     f"{type(default).__name__} like {default!r}"
                 ) from None
         if "auth" in values:
@@ -188,32 +284,42 @@ class Settings:
             raise ConfigurationError(
                 f"SWITCHBOARD_LOG_FORMAT={values['log_format']!r}: expected json or text"
             )
-        values["vendors"] = {
+        configured = {
             vendor: _vendor_settings(vendor, url, env)
             for vendor in Vendor
             if (url := env.get(f"SWITCHBOARD_{vendor.name}_URL", ""))
         }
-        if "SWITCHBOARD_AUTH" not in env and values["vendors"]:
+        if "SWITCHBOARD_AUTH" not in env and configured:
             raise ConfigurationError(
                 "SWITCHBOARD_AUTH is not set: with a vendor configured, say who may call "
                 "switchboard: SWITCHBOARD_AUTH=jwt, api-key or jwt,api-key (or none, "
                 "explicitly, behind something that authenticates)"
             )
-        return cls(**values)
+        # Made with its vendors, so that what depends on the mode resolves once, right.
+        return cls(vendors=VendorsSection(configured=configured)).with_values(**values)
 
     @classmethod
     def variable_names(cls) -> set[str]:
         """Every SWITCHBOARD_* variable switchboard reads."""
-        names = {f"SWITCHBOARD_{f.name.upper()}" for f in fields(cls) if f.name != "vendors"}
+        names = {f"SWITCHBOARD_{name.upper()}" for name in _names()}
         for vendor in Vendor:
             for name in ("url", *CREDENTIAL_NAMES[vendor], *OPTION_NAMES[vendor]):
                 names.add(f"SWITCHBOARD_{vendor.name}_{name.upper()}")
         return names
 
+    @classmethod
+    def defaults(cls) -> list[tuple[str, Any]]:
+        """(variable, default) of every setting, in section order (for --help)."""
+        defaults = cls()
+        return [
+            (f"SWITCHBOARD_{name.upper()}", getattr(getattr(defaults, section), attribute))
+            for name, (section, attribute) in _names().items()
+        ]
+
     @property
     def uses_emulators(self) -> bool:
         """No vendor configured: `python -m app` embeds the emulators (the demo setup)."""
-        return not self.vendors
+        return not self.vendors.configured
 
     def with_vendors(
         self,
@@ -224,16 +330,43 @@ class Settings:
     ) -> Settings:
         """Every vendor at `<base_url>/<vendor>` with the given credentials (the emulators);
         `options` per vendor name may replace the `url` and set vendor options."""
-        vendors = {}
+        configured = {}
         for vendor in Vendor:
             own = dict((options or {}).get(vendor.value, {}))
             url = own.pop("url", f"{base_url.rstrip('/')}/{vendor.value}")
-            vendors[vendor] = VendorSettings(
+            configured[vendor] = VendorSettings(
                 url,
                 {k: Secret(v) for k, v in credentials.get(vendor.value, {}).items()},
                 own,
             )
-        return replace(self, vendors=vendors)
+        return replace(self, vendors=replace(self.vendors, configured=configured))
+
+
+_SECTIONS: tuple[tuple[str, type[Section]], ...] = (
+    ("server", ServerSection),
+    ("vendors", VendorsSection),
+    ("limits", Limits),
+    ("websocket", WebSocketSection),
+    ("live", LiveSection),
+    ("observability", ObservabilitySection),
+    ("auth", AuthSection),
+)
+
+
+@functools.cache
+def _names() -> dict[str, tuple[str, str]]:
+    """Each setting's variable name (lower-case, without SWITCHBOARD_) -> (section,
+    attribute), in section order. Names are unique across sections."""
+    names: dict[str, tuple[str, str]] = {}
+    for section, kind in _SECTIONS:
+        prefix = getattr(kind, "env_prefix", "")
+        for attribute in fields(kind):
+            if attribute.name == "configured":
+                continue  # the vendors, read from their own variables
+            name = attribute.metadata.get("env", prefix + attribute.name.upper()).lower()
+            assert name not in names, f"two settings named {name}"
+            names[name] = (section, attribute.name)
+    return names
 
 
 def _vendor_settings(vendor: Vendor, url: str, env: Mapping[str, str]) -> VendorSettings:

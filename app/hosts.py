@@ -43,7 +43,7 @@ def bound_to_loopback(host: str) -> bool:
 
 def allowed_host_names(settings: Settings) -> tuple[str, ...]:
     """SWITCHBOARD_ALLOWED_HOSTS as lower-case names, e.g. ("api.example.com", "*")."""
-    names = (name.strip().lower().rstrip(".") for name in settings.allowed_hosts.split(","))
+    names = (name.strip().lower().rstrip(".") for name in settings.server.allowed_hosts.split(","))
     return tuple(name for name in names if name)
 
 
@@ -63,8 +63,8 @@ class HostCheck:
         names = set(allowed_host_names(settings))
         if ANY in names:
             return None
-        if bound_to_loopback(settings.host):
-            names |= LOOPBACK_NAMES | {settings.host.lower()}
+        if bound_to_loopback(settings.server.host):
+            names |= LOOPBACK_NAMES | {settings.server.host.lower()}
         return cls(frozenset(names)) if names else None
 
     def allows(self, scope: Scope) -> bool:

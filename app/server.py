@@ -68,39 +68,39 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     """The gateway for `settings`. Vendor sessions open and close with the lifespan.
     `demo`: the vendors are the built-in emulators (said in /healthz)."""
     adapters = build_adapters(settings)
-    bus = Bus(settings.broadcast_url)
-    leases = leases_for(settings.broadcast_url)
-    idempotency = idempotency_for(settings.broadcast_url)
+    bus = Bus(settings.live.broadcast_url)
+    leases = leases_for(settings.live.broadcast_url)
+    idempotency = idempotency_for(settings.live.broadcast_url)
     watcher = Watcher(
         adapters,
         bus,
         leases,
-        poll_interval=settings.poll_interval,
-        grace=settings.watch_grace,
-        lease_ttl=settings.lease_ttl,
-        long_poll=settings.long_poll,
+        poll_interval=settings.live.poll_interval,
+        grace=settings.live.watch_grace,
+        lease_ttl=settings.live.lease_ttl,
+        long_poll=settings.live.long_poll,
     )
     control = CallControl(
         adapters,
-        confirm_timeout=settings.confirm_timeout,
-        waiter=NotifiedOrPolledWaiter(adapters, bus, settings.confirm_interval),
+        confirm_timeout=settings.vendors.confirm_timeout,
+        waiter=NotifiedOrPolledWaiter(adapters, bus, settings.vendors.confirm_interval),
         on_confirmed=watcher.publish,
         idempotency=idempotency,
-        idempotency_ttl=settings.idempotency_ttl,
+        idempotency_ttl=settings.vendors.idempotency_ttl,
     )
     authenticator = authenticator_for(settings)
-    placed = placed_calls_for(settings.broadcast_url)
-    rate = command_rate_for(settings.broadcast_url, settings.command_rate)
+    placed = placed_calls_for(settings.live.broadcast_url)
+    rate = command_rate_for(settings.live.broadcast_url, settings.auth.command_rate)
     services = Services(settings, adapters, bus, watcher, control, placed, rate)
     schema = build_schema(settings)
     graphql = GraphQLEndpoint(
         schema,
         services.context,
         authenticator,
-        graphiql=bool(settings.graphiql),  # resolved by Settings: never None
-        max_body_bytes=settings.max_body_bytes,
-        access_log=settings.access_log,
-        metrics=settings.metrics,
+        graphiql=bool(settings.server.graphiql),  # resolved by Settings: never None
+        max_body_bytes=settings.limits.max_body_bytes,
+        access_log=settings.observability.access_log,
+        metrics=settings.observability.metrics,
     )
 
     async def subscription_context(principal: Principal, params: dict[str, Any]) -> Context:
@@ -110,14 +110,14 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         schema,
         subscription_context,
         WebSocketLimits(
-            init_timeout=settings.ws_init_timeout,
-            keep_alive=settings.ws_keep_alive,
-            max_subscriptions=settings.ws_max_subscriptions,
-            send_queue=settings.ws_send_queue,
+            init_timeout=settings.websocket.init_timeout,
+            keep_alive=settings.websocket.keep_alive,
+            max_subscriptions=settings.websocket.max_subscriptions,
+            send_queue=settings.websocket.send_queue,
         ),
         authenticator=authenticator,
-        access_log=settings.access_log,
-        metrics=settings.metrics,
+        access_log=settings.observability.access_log,
+        metrics=settings.observability.metrics,
     )
     probes = Probes(adapters, bus, watcher, subscriptions, demo=demo)
 
@@ -150,7 +150,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         graphql,
         subscriptions,
         HostCheck.for_settings(settings),
-        OriginCheck.parse(settings.allowed_origins),
+        OriginCheck.parse(settings.auth.allowed_origins),
     )
 
 

@@ -191,8 +191,10 @@ def main() -> None:
         started = time.monotonic()
         _, emulators = start_emulators(procs)
         client = JsonClient(emulators)
-        settings = Settings(simulate=False, access_log=False, graphiql=False).with_vendors(
-            emulators, DEMO_CREDENTIALS
+        settings = (
+            Settings()
+            .with_values(simulate=False, access_log=False, graphiql=False)
+            .with_vendors(emulators, DEMO_CREDENTIALS)
         )
         creds = DEMO_CREDENTIALS["genesys"]
         apps: dict[str, ASGIApp] = {

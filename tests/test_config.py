@@ -22,11 +22,11 @@ def test_settings_read_each_field_typed_like_its_default() -> None:
             "SWITCHBOARD_SIMULATE": "1",
         }
     )
-    assert settings.port == 9000
-    assert settings.poll_interval == 0.5
-    assert settings.broadcast_url == "redis://127.0.0.1:6379/1"
-    assert settings.access_log is False
-    assert settings.simulate is True
+    assert settings.server.port == 9000
+    assert settings.live.poll_interval == 0.5
+    assert settings.live.broadcast_url == "redis://127.0.0.1:6379/1"
+    assert settings.observability.access_log is False
+    assert settings.server.simulate is True
     assert settings.uses_emulators
 
 
@@ -44,8 +44,8 @@ def test_vendors_are_configured_by_url_with_hidden_credentials() -> None:
             "SWITCHBOARD_AUTH": "none",
         }
     )
-    assert list(settings.vendors) == [Vendor.HUAWEI]
-    huawei = settings.vendors[Vendor.HUAWEI]
+    assert list(settings.vendors.configured) == [Vendor.HUAWEI]
+    huawei = settings.vendors.configured[Vendor.HUAWEI]
     assert huawei.credentials == {"app_key": "ak", "app_secret": "very-secret"}
     assert "very-secret" not in repr(settings)
     assert not settings.uses_emulators

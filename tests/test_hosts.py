@@ -110,16 +110,16 @@ def test_graphiql_and_introspection_are_on_in_demo_mode_only() -> None:
         "SWITCHBOARD_AUTH": "none",
     }
     real = Settings.from_env(genesys)
-    assert (demo.graphiql, demo.introspection) == (True, True)
-    assert (real.graphiql, real.introspection) == (False, False)
+    assert (demo.server.graphiql, demo.server.introspection) == (True, True)
+    assert (real.server.graphiql, real.server.introspection) == (False, False)
     switched_on = Settings.from_env(
         {**genesys, "SWITCHBOARD_GRAPHIQL": "1", "SWITCHBOARD_INTROSPECTION": "1"}
     )
-    assert (switched_on.graphiql, switched_on.introspection) == (True, True)
+    assert (switched_on.server.graphiql, switched_on.server.introspection) == (True, True)
     switched_off = Settings.from_env({"SWITCHBOARD_GRAPHIQL": "0"})
-    assert switched_off.graphiql is False
+    assert switched_off.server.graphiql is False
     # The demo setup points demo settings at the emulators: what was resolved stays.
-    assert demo.with_vendors("http://127.0.0.1:1", DEMO_CREDENTIALS).graphiql is True
+    assert demo.with_vendors("http://127.0.0.1:1", DEMO_CREDENTIALS).server.graphiql is True
 
 
 async def test_with_real_vendors_no_graphiql_and_no_introspection(

@@ -13,7 +13,7 @@ from app.config import ConfigurationError, Settings, check_url
 
 
 def authenticator_for(settings: Settings) -> Authenticator:
-    methods = set(settings.auth.split(","))
+    methods = set(settings.auth.methods.split(","))
     verifier = _jwt(settings) if "jwt" in methods else None
     keys = _api_keys(settings) if "api-key" in methods else None
     return Authenticator(jwt=verifier, api_keys=keys)
@@ -23,9 +23,9 @@ def _jwt(settings: Settings) -> JwtVerifier:
     sources = [
         name
         for name, value in (
-            ("SWITCHBOARD_JWT_JWKS_URL", settings.jwt_jwks_url),
-            ("SWITCHBOARD_JWT_JWKS_FILE", settings.jwt_jwks_file),
-            ("SWITCHBOARD_JWT_SECRET", settings.jwt_secret),
+            ("SWITCHBOARD_JWT_JWKS_URL", settings.auth.jwt_jwks_url),
+            ("SWITCHBOARD_JWT_JWKS_FILE", settings.auth.jwt_jwks_file),
+            ("SWITCHBOARD_JWT_SECRET", settings.auth.jwt_secret),
         )
         if value
     ]
@@ -35,17 +35,19 @@ def _jwt(settings: Settings) -> JwtVerifier:
             "SWITCHBOARD_AUTH=jwt needs exactly one of SWITCHBOARD_JWT_JWKS_URL, "
             f"SWITCHBOARD_JWT_JWKS_FILE or SWITCHBOARD_JWT_SECRET{said}"
         )
-    if settings.jwt_jwks_url:
-        check_url("SWITCHBOARD_JWT_JWKS_URL", settings.jwt_jwks_url, base=False)
-        keys = Keys(jwks_url=settings.jwt_jwks_url, refresh_interval=settings.jwt_jwks_refresh)
-    elif settings.jwt_jwks_file:
-        keys = Keys(jwks=_jwks_file(settings.jwt_jwks_file))
+    if settings.auth.jwt_jwks_url:
+        check_url("SWITCHBOARD_JWT_JWKS_URL", settings.auth.jwt_jwks_url, base=False)
+        keys = Keys(
+            jwks_url=settings.auth.jwt_jwks_url, refresh_interval=settings.auth.jwt_jwks_refresh
+        )
+    elif settings.auth.jwt_jwks_file:
+        keys = Keys(jwks=_jwks_file(settings.auth.jwt_jwks_file))
     else:
-        keys = Keys(secret=str(settings.jwt_secret))
+        keys = Keys(secret=str(settings.auth.jwt_secret))
     rules = JwtRules(
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        lines_claim=settings.jwt_lines_claim or "lines",
+        issuer=settings.auth.jwt_issuer,
+        audience=settings.auth.jwt_audience,
+        lines_claim=settings.auth.jwt_lines_claim or "lines",
     )
     return JwtVerifier(keys, rules)
 
@@ -67,13 +69,13 @@ def _jwks_file(path: str) -> dict[str, object]:
 
 def _api_keys(settings: Settings) -> ApiKeys:
     variable = "SWITCHBOARD_API_KEYS_FILE"
-    if not settings.api_keys_file:
+    if not settings.auth.api_keys_file:
         raise ConfigurationError(f"SWITCHBOARD_AUTH=api-key needs {variable}")
     try:
-        return ApiKeys.parse(Path(settings.api_keys_file).read_text())
+        return ApiKeys.parse(Path(settings.auth.api_keys_file).read_text())
     except OSError as unreadable:
         raise ConfigurationError(
-            f"{variable}={settings.api_keys_file!r}: {unreadable.strerror}"
+            f"{variable}={settings.auth.api_keys_file!r}: {unreadable.strerror}"
         ) from None
     except ApiKeyError as bad:
-        raise ConfigurationError(f"{variable}={settings.api_keys_file!r}: {bad}") from None
+        raise ConfigurationError(f"{variable}={settings.auth.api_keys_file!r}: {bad}") from None

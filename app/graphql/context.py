@@ -42,7 +42,7 @@ class Context:
         loader = self._call_loaders.get(vendor)
         if loader is None:
             loader = CallByNativeIdLoader(
-                self.adapters[vendor], max_batch_size=self.settings.max_ids
+                self.adapters[vendor], max_batch_size=self.settings.limits.max_ids
             )
             self._call_loaders[vendor] = loader
         return loader
@@ -94,7 +94,7 @@ class Context:
     async def load_recording(self, extension: str) -> VerbaCall | None:
         if self._recording_loader is None:
             self._recording_loader = RecordingByExtensionLoader(
-                self.adapters.recording_lookup(), max_batch_size=self.settings.max_ids
+                self.adapters.recording_lookup(), max_batch_size=self.settings.limits.max_ids
             )
         recording: VerbaCall | None = await self._recording_loader.load(extension)
         return recording

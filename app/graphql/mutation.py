@@ -150,7 +150,7 @@ async def _start(context: Context, input: StartCallInput) -> CallSnapshot:
     else:
         numbers |= own  # placed from the agent's own phone (Oracle's template, GWS device)
     placed = Placed(principal.sub, frozenset(numbers))
-    await context.placed.remember(snapshot.id, placed, context.settings.idempotency_ttl)
+    await context.placed.remember(snapshot.id, placed, context.settings.vendors.idempotency_ttl)
     return snapshot
 
 

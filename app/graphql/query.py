@@ -45,7 +45,7 @@ class Query:
         )
     )
     def calls(self, info: Info, ids: list[strawberry.ID]) -> list[Call | None]:
-        limit = info.context.settings.max_ids
+        limit = info.context.settings.limits.max_ids
         if len(ids) > limit:
             raise BadUserInput(f"Too many ids: {len(ids)} asked, at most {limit} per request.")
         # Every load is queued before anything is awaited, so each vendor gets one batch;

@@ -161,13 +161,13 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     # once (app/graphql/limits.py; Strawberry's QueryDepthLimiter and MaxAliasesLimiter
     # expand every path: exponential in the document).
     limits = DocumentLimits(
-        max_depth=settings.max_depth,
-        max_aliases=settings.max_aliases,
-        max_selections=settings.max_selections,
+        max_depth=settings.limits.max_depth,
+        max_aliases=settings.limits.max_aliases,
+        max_selections=settings.limits.max_selections,
     )
     # Made once: Strawberry's validation cache is keyed by the rule classes.
     rules: list[type[ASTValidationRule]] = []
-    if not settings.introspection:
+    if not settings.server.introspection:
         # Refuses __schema and __type only: routers still compose from `_service { sdl }`.
         rules += DisableIntrospection().validation_rules
     # Queries and mutations run through `schema.operations`; these extensions guard what
@@ -177,7 +177,7 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(ParserCache, maxsize=256),
         partial(ValidationCache, maxsize=256),
-        partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+        partial(MaxTokensLimiter, max_token_count=settings.limits.max_tokens),
         partial(AddValidationRules, [limits_rule(limits), *rules]),
     ]
     schema = SwitchboardSchema(
@@ -189,17 +189,17 @@ def build_schema(settings: Settings | None = None) -> SwitchboardSchema:
         execution_context_class=Executor,
         federation_version=FEDERATION_VERSION,
     )
-    schema.max_representations = settings.max_ids
-    schema.max_vendor_requests = settings.max_vendor_requests
-    schema.max_json_depth = settings.max_json_depth
+    schema.max_representations = settings.limits.max_ids
+    schema.max_vendor_requests = settings.limits.max_vendor_requests
+    schema.max_json_depth = settings.limits.max_json_depth
     schema.operations = PreparedOperations(
         schema._schema,
         rules,
-        max_tokens=settings.max_tokens,
+        max_tokens=settings.limits.max_tokens,
         limits=limits,
-        max_ids=settings.max_ids,
-        max_document_bytes=settings.max_document_bytes,
-        size=settings.operation_cache_size,
-        max_bytes=settings.operation_cache_bytes,
+        max_ids=settings.limits.max_ids,
+        max_document_bytes=settings.limits.max_document_bytes,
+        size=settings.limits.operation_cache_size,
+        max_bytes=settings.limits.operation_cache_bytes,
     )
     return schema

@@ -26,15 +26,17 @@ def build_adapters(settings: Settings) -> Adapters:
     """An adapter for every configured vendor, each with its own HTTP session."""
     by_vendor: dict[Vendor, VendorAdapter] = {}
     health: dict[Vendor, VendorHealth] = {}
-    for vendor, vendor_settings in settings.vendors.items():
+    for vendor, vendor_settings in settings.vendors.configured.items():
         http = VendorHttp(
             vendor,
             vendor_settings.url,
-            timeout=settings.vendor_timeout,
-            concurrency=settings.vendor_concurrency,
-            metrics=settings.metrics,
+            timeout=settings.vendors.vendor_timeout,
+            concurrency=settings.vendors.vendor_concurrency,
+            metrics=settings.observability.metrics,
             breaker=CircuitBreaker(
-                vendor, failures=settings.breaker_failures, cooldown=settings.breaker_cooldown
+                vendor,
+                failures=settings.vendors.breaker_failures,
+                cooldown=settings.vendors.breaker_cooldown,
             ),
         )
         try:

@@ -24,8 +24,8 @@ GENESYS = {
 def test_a_vendor_without_an_auth_choice_refuses_to_start() -> None:
     with pytest.raises(ConfigurationError, match="SWITCHBOARD_AUTH is not set"):
         Settings.from_env(GENESYS)
-    assert Settings.from_env({**GENESYS, "SWITCHBOARD_AUTH": "none"}).auth == "none"
-    assert Settings.from_env({}).auth == "none"  # demo mode: the emulators
+    assert Settings.from_env({**GENESYS, "SWITCHBOARD_AUTH": "none"}).auth.methods == "none"
+    assert Settings.from_env({}).auth.methods == "none"  # demo mode: the emulators
 
 
 def test_python_m_app_exits_2_naming_switchboard_auth() -> None:

@@ -12,7 +12,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
@@ -98,8 +98,8 @@ class ServedGateway:
         emulator_server = TestServer(emulators.app, host="127.0.0.1", port=0)
         await emulator_server.start_server(access_log=None)
         base = str(emulator_server.make_url("")).rstrip("/")
-        settings = replace(
-            Settings(vendor_timeout=2.0, confirm_timeout=1.0, simulate=False), **self.overrides
+        settings = Settings().with_values(
+            vendor_timeout=2.0, confirm_timeout=1.0, simulate=False, **self.overrides
         )
         app = create_app(emulators.settings_for(settings, base))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

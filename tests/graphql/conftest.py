@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -34,8 +34,10 @@ class Gateway:
 
 
 def gateway_settings(emulator_server: EmulatorServer, **overrides: Any) -> Settings:
-    return replace(Settings(vendor_timeout=1.0, simulate=False), **overrides).with_vendors(
-        emulator_server.url, DEMO_CREDENTIALS
+    return (
+        Settings()
+        .with_values(vendor_timeout=1.0, simulate=False, **overrides)
+        .with_vendors(emulator_server.url, DEMO_CREDENTIALS)
     )
 
 

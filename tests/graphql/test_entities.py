@@ -86,7 +86,7 @@ async def test_entities_refuse_bad_representations_each_in_its_slot(gateway: Gat
 
 async def test_entities_over_the_cap_are_refused(gateway: Gateway) -> None:
     representations = [{"__typename": "Call", "id": DEMO_IDS[Vendor.GENESYS]}] * (
-        gateway.settings.max_ids + 1
+        gateway.settings.limits.max_ids + 1
     )
     body = await gateway.client.execute(ENTITIES, {"representations": representations})
     assert body["data"] is None

@@ -190,7 +190,9 @@ def big_document(index: int, size: int = 900_000) -> str:
 
 
 def test_the_cache_is_bounded_by_bytes_with_real_sizes() -> None:
-    settings = Settings(max_document_bytes=2_000_000, operation_cache_bytes=8 * 1024 * 1024)
+    settings = Settings().with_values(
+        max_document_bytes=2_000_000, operation_cache_bytes=8 * 1024 * 1024
+    )
     operations = build_schema(settings).operations
     for index in range(20):
         assert operations.get(big_document(index), None).errors == ()
@@ -207,7 +209,7 @@ def test_the_cache_is_bounded_by_bytes_with_real_sizes() -> None:
 
 
 def test_refused_documents_are_not_kept_unless_small() -> None:
-    schema = build_schema(Settings(max_document_bytes=2_000_000))
+    schema = build_schema(Settings().with_values(max_document_bytes=2_000_000))
     for index in range(10):
         broken = big_document(index, 100_000)[:-1]  # a syntax error at the end
         assert schema.operations.get(broken, None).errors

@@ -220,7 +220,8 @@ async def test_start_call_at_oracle_answers_the_new_call(gateway: Gateway) -> No
     assert again["data"]["call"] == {"id": started["id"], "state": "DIALING"}
     sessions = gateway.emulator.emulator(OracleEmulator).calls.sessions()
     assert (
-        sessions[-1].contact_id == gateway.settings.vendors[Vendor.ORACLE].credentials["contact_id"]
+        sessions[-1].contact_id
+        == gateway.settings.vendors.configured[Vendor.ORACLE].credentials["contact_id"]
     )
 
 

@@ -153,12 +153,12 @@ async def test_calls_fetches_each_distinct_call_once(gateway: Gateway) -> None:
 async def test_calls_over_the_size_cap_is_bad_user_input_without_vendor_requests(
     gateway: Gateway,
 ) -> None:
-    ids = [DEMO_IDS[Vendor.GENESYS]] * (gateway.settings.max_ids + 1)
+    ids = [DEMO_IDS[Vendor.GENESYS]] * (gateway.settings.limits.max_ids + 1)
     body = await gateway.client.execute(
         "query($ids: [ID!]!) { calls(ids: $ids) { id } }", {"ids": ids}
     )
     assert codes(body) == ["BAD_USER_INPUT"]
-    assert str(gateway.settings.max_ids) in body["errors"][0]["message"]
+    assert str(gateway.settings.limits.max_ids) in body["errors"][0]["message"]
     assert gateway.control.requests == []
 
 

@@ -129,7 +129,9 @@ async def test_huge_document_is_refused(gateway: Gateway) -> None:
 
 async def test_many_aliases_are_refused(gateway: Gateway) -> None:
     query = (
-        "{ " + " ".join(f"a{i}: __typename" for i in range(gateway.settings.max_aliases + 5)) + " }"
+        "{ "
+        + " ".join(f"a{i}: __typename" for i in range(gateway.settings.limits.max_aliases + 5))
+        + " }"
     )
     body = await gateway.client.execute(query)
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
@@ -173,7 +175,7 @@ async def test_missing_query_is_a_coded_error(gateway: Gateway) -> None:
 
 
 async def test_oversized_body_is_refused_before_parsing(gateway: Gateway) -> None:
-    padding = "x" * (gateway.settings.max_body_bytes + 1)
+    padding = "x" * (gateway.settings.limits.max_body_bytes + 1)
     async with (
         aiohttp.ClientSession() as session,
         session.post(
@@ -188,7 +190,7 @@ async def test_oversized_body_is_refused_before_parsing(gateway: Gateway) -> Non
 async def test_oversized_chunked_body_is_refused(gateway: Gateway) -> None:
     async def chunks() -> AsyncIterator[bytes]:
         yield b'{"query": "{ __typename }", "padding": "'
-        for _ in range(gateway.settings.max_body_bytes // 65536 + 2):
+        for _ in range(gateway.settings.limits.max_body_bytes // 65536 + 2):
             yield b"x" * 65536
         yield b'"}'
 

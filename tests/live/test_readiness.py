@@ -33,9 +33,14 @@ async def readyz(url: str, session: aiohttp.ClientSession) -> tuple[int, dict[st
 
 
 async def test_ready_until_no_configured_vendor_is_usable(emulator_server: EmulatorServer) -> None:
-    everything = Settings(vendor_timeout=0.3, breaker_failures=1, breaker_cooldown=3600)
+    everything = Settings().with_values(
+        vendor_timeout=0.3, breaker_failures=1, breaker_cooldown=3600
+    )
     everything = everything.with_vendors(emulator_server.url, DEMO_CREDENTIALS)
-    oracle_only = replace(everything, vendors={Vendor.ORACLE: everything.vendors[Vendor.ORACLE]})
+    oracle = everything.vendors.configured[Vendor.ORACLE]
+    oracle_only = replace(
+        everything, vendors=replace(everything.vendors, configured={Vendor.ORACLE: oracle})
+    )
     async with served(oracle_only) as (url, session):
         status, body = await readyz(url, session)
         assert status == 200
@@ -61,8 +66,10 @@ async def test_ready_until_no_configured_vendor_is_usable(emulator_server: Emula
 async def test_not_ready_while_the_redis_bus_is_down(
     emulator_server: EmulatorServer, redis_server: RedisServer
 ) -> None:
-    settings = Settings(broadcast_url=redis_server.url).with_vendors(
-        emulator_server.url, DEMO_CREDENTIALS
+    settings = (
+        Settings()
+        .with_values(broadcast_url=redis_server.url)
+        .with_vendors(emulator_server.url, DEMO_CREDENTIALS)
     )
     async with served(settings) as (url, session):
 

@@ -42,7 +42,7 @@ async def adapters(
     """The adapters, the vendor's emulator showing `variant`, configured as such a tenant."""
     emulator_server.control.select_variant(vendor.value, variant)
     settings = emulator_server.emulators.settings_for(
-        Settings(vendor_timeout=0.5), emulator_server.url
+        Settings().with_values(vendor_timeout=0.5), emulator_server.url
     )
     built = build_adapters(settings)
     yield built

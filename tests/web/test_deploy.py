@@ -146,10 +146,10 @@ def test_each_instance_environment_is_a_valid_configuration() -> None:
     for name in ("switchboard-1", "switchboard-2"):
         env = {k: str(v) for k, v in services[name]["environment"].items()}
         settings = Settings.from_env(env)  # unknown names and bad values raise here
-        assert settings.broadcast_url == "redis://redis:6379/0", name
-        assert settings.host == "0.0.0.0"
-        assert len(settings.vendors) == 5
-        for vendor in settings.vendors.values():
+        assert settings.live.broadcast_url == "redis://redis:6379/0", name
+        assert settings.server.host == "0.0.0.0"
+        assert len(settings.vendors.configured) == 5
+        for vendor in settings.vendors.configured.values():
             assert vendor.url.startswith(f"http://emulators:{emulators_port}/")
         assert "switchboard" in services[name]["networks"]["default"]["aliases"]
 
