@@ -237,6 +237,17 @@ class Router:
     async def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         return await self.client.execute(query, variables)
 
+    async def execute_with(
+        self, headers: dict[str, str], query: str, variables: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """`execute` with the client's own request headers (e.g. Authorization)."""
+        async with self.client.session.post(
+            self.url, json={"query": query, "variables": variables or {}}, headers=headers
+        ) as response:
+            assert response.status == 200, await response.text()
+            body: dict[str, Any] = await response.json()
+            return body
+
 
 @asynccontextmanager
 async def run_hive_gateway(
@@ -388,15 +399,21 @@ class GraphQLWebSocket:
 
 @asynccontextmanager
 async def graphql_websocket(
-    url: str, connection_params: dict[str, Any] | None = None, *, receive_seconds: float = 10.0
+    url: str,
+    connection_params: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
+    receive_seconds: float = 10.0,
 ) -> AsyncIterator[GraphQLWebSocket]:
-    """Connects and completes the graphql-transport-ws handshake (connection_init / ack).
-    Waiting for any message longer than `receive_seconds` fails."""
+    """Connects (with `headers` on the upgrade request) and completes the
+    graphql-transport-ws handshake (connection_init / ack). Waiting for any message longer
+    than `receive_seconds` fails."""
     async with (
         aiohttp.ClientSession() as session,
         session.ws_connect(
             url,
             protocols=["graphql-transport-ws"],
+            headers=headers or {},
             timeout=aiohttp.ClientWSTimeout(ws_receive=receive_seconds),
         ) as ws,
     ):
@@ -420,9 +437,12 @@ class Federation:
     compositions: Compositions
 
     def router_websocket(
-        self, connection_params: dict[str, Any] | None = None
+        self,
+        connection_params: dict[str, Any] | None = None,
+        *,
+        headers: dict[str, str] | None = None,
     ) -> contextlib.AbstractAsyncContextManager[GraphQLWebSocket]:
-        return graphql_websocket(self.router.ws_url, connection_params)
+        return graphql_websocket(self.router.ws_url, connection_params, headers=headers)
 
 
 @asynccontextmanager
