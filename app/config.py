@@ -148,6 +148,17 @@ class Settings:
     allowed_origins: str = ""
     # Commands (hold, retrieve, hang up, start) per principal per minute; 0: no limit.
     command_rate: int = 0
+    # --- Client conventions (README, "Pointing a client at switchboard") ---------------
+    # Safelist mode: the path of an Apollo persisted query manifest; only its operations
+    # run (app/graphql/persisted.py). "": any document runs.
+    persisted_only: str = ""
+    # Automatic persisted queries: hashes known in process (LRU), or in Redis (key prefix
+    # switchboard:apq:) for this many seconds when the bus is Redis.
+    apq_cache_size: int = 1000
+    apq_ttl: float = 86_400.0
+    # Operations in one batched POST (a JSON array); more: HTTP 400, nothing runs.
+    max_batch: int = 10
+    # --- end of client conventions ------------------------------------------------------
 
     def __post_init__(self) -> None:
         # Resolved here, before the demo setup points the settings at the emulators: a

@@ -21,6 +21,7 @@ from app.call_control import CallControl
 from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.http import GraphQLEndpoint
+from app.graphql.persisted import PersistedQueries, load_manifest
 from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.hosts import HostCheck
@@ -28,6 +29,7 @@ from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
+from app.live.persisted import persisted_queries_for
 from app.live.placed import placed_calls_for
 from app.live.rate import command_rate_for
 from app.live.watcher import Watcher
@@ -93,6 +95,11 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     rate = command_rate_for(settings.broadcast_url, settings.command_rate)
     services = Services(settings, adapters, bus, watcher, control, placed, rate)
     schema = build_schema(settings)
+    apq = persisted_queries_for(
+        settings.broadcast_url, size=settings.apq_cache_size, ttl=settings.apq_ttl
+    )
+    # Read at start-up: a manifest that cannot be used stops it (ConfigurationError).
+    safelist = load_manifest(settings.persisted_only) if settings.persisted_only else None
     graphql = GraphQLEndpoint(
         schema,
         services.context,
@@ -101,6 +108,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         max_body_bytes=settings.max_body_bytes,
         access_log=settings.access_log,
         metrics=settings.metrics,
+        persisted=PersistedQueries(apq, schema.operations, safelist),
+        max_batch=settings.max_batch,
     )
 
     async def subscription_context(principal: Principal, params: dict[str, Any]) -> Context:
@@ -135,6 +144,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await idempotency.aclose()
             await placed.aclose()
             await rate.aclose()
+            await apq.aclose()
             await bus.disconnect()
             await adapters.close()
 
