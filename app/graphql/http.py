@@ -7,6 +7,10 @@ that `_service { sdl }` (a router composing) needs none. A POST that is not JSON
 `text/plain`, form and multipart posts a foreign page can make a browser send without
 CORS' consent — is refused with 415 before anything runs (CSRF).
 
+Persisted queries (APQ, safelist mode: app/graphql/persisted.py) on POST and GET; a POST
+body that is a JSON array is a batch; answers are `application/graphql-response+json`
+when the request prefers it (app/graphql/wire.py).
+
 Every refusal is a coded GraphQL error, JSON, never a 500 or plain text: malformed
 JSON, JSON nested too deeply (in the body or in GET parameters), no query, a body over
 the size cap (413), a subscription (400: they belong to the websocket endpoint).
