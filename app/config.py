@@ -139,6 +139,21 @@ class Limits:
     # Prepared operations kept (app/graphql/execution.py), by count and by query bytes.
     operation_cache_size: int = 256
     operation_cache_bytes: int = 16 * 1024 * 1024
+    # Operations in one batched POST (a JSON array); more: HTTP 400, nothing runs.
+    max_batch: int = 10
+
+
+@dataclass(frozen=True)
+class ClientsSection:
+    """Client conventions (README, "Pointing a client at switchboard")."""
+
+    # Safelist mode: the path of an Apollo persisted query manifest; only its operations
+    # run (app/graphql/persisted.py). "": any document runs.
+    persisted_only: str = ""
+    # Automatic persisted queries: hashes known in process (LRU), or in Redis (key prefix
+    # switchboard:apq:) for this many seconds when the bus is Redis.
+    apq_cache_size: int = 1000
+    apq_ttl: float = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -202,6 +217,7 @@ Section = (
     ServerSection
     | VendorsSection
     | Limits
+    | ClientsSection
     | WebSocketSection
     | LiveSection
     | ObservabilitySection
@@ -218,6 +234,7 @@ class Settings:
     server: ServerSection = field(default_factory=ServerSection)
     vendors: VendorsSection = field(default_factory=VendorsSection)
     limits: Limits = field(default_factory=Limits)
+    clients: ClientsSection = field(default_factory=ClientsSection)
     websocket: WebSocketSection = field(default_factory=WebSocketSection)
     live: LiveSection = field(default_factory=LiveSection)
     observability: ObservabilitySection = field(default_factory=ObservabilitySection)
@@ -346,6 +363,7 @@ _SECTIONS: tuple[tuple[str, type[Section]], ...] = (
     ("server", ServerSection),
     ("vendors", VendorsSection),
     ("limits", Limits),
+    ("clients", ClientsSection),
     ("websocket", WebSocketSection),
     ("live", LiveSection),
     ("observability", ObservabilitySection),

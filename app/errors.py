@@ -10,6 +10,8 @@
      ├── Unauthenticated                  UNAUTHENTICATED (no usable credential: HTTP 401)
      ├── Forbidden                        FORBIDDEN (a scope missing, not the caller's call)
      ├── RateLimited                      RATE_LIMITED (retryAfter: seconds)
+     ├── PersistedQueryNotFound           PERSISTED_QUERY_NOT_FOUND (APQ: send the query)
+     ├── PersistedQueryNotInList          PERSISTED_QUERY_NOT_IN_LIST (not in the safelist)
      └── VendorError
           ├── VendorUnavailable           VENDOR_UNAVAILABLE
           │    └── VendorConnectionLost   VENDOR_UNAVAILABLE (the request may have arrived)
@@ -132,6 +134,30 @@ class RateLimited(SwitchboardError):
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, retryAfter=retry_after)
+
+
+# Persisted queries (app/graphql/persisted.py): the codes and messages Apollo Server
+# answers for automatic persisted queries (Apollo Client's link retries on this message
+# or code with the document), and Apollo Router's code for a safelist refusal.
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_NOT_IN_LIST = "PERSISTED_QUERY_NOT_IN_LIST"
+
+
+class PersistedQueryNotFound(SwitchboardError):
+    """A hash without its document that this gateway does not know (yet): the client
+    sends it again with the document, which registers it."""
+
+    code = PERSISTED_QUERY_NOT_FOUND
+
+    def __init__(self) -> None:
+        super().__init__("PersistedQueryNotFound")
+
+
+class PersistedQueryNotInList(SwitchboardError):
+    """Safelist mode (SWITCHBOARD_PERSISTED_ONLY): the document, or the hash, is not one
+    of the manifest's operations. Nothing was executed."""
+
+    code = PERSISTED_QUERY_NOT_IN_LIST
 
 
 class VendorError(SwitchboardError):

@@ -21,6 +21,7 @@ from app.call_control import CallControl
 from app.config import Settings
 from app.graphql.context import Context
 from app.graphql.http import GraphQLEndpoint
+from app.graphql.persisted import PersistedQueries, load_manifest
 from app.graphql.schema import build_schema
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.hosts import HostCheck
@@ -28,6 +29,7 @@ from app.live.bus import Bus
 from app.live.confirmations import NotifiedOrPolledWaiter
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
+from app.live.persisted import persisted_queries_for
 from app.live.placed import placed_calls_for
 from app.live.rate import command_rate_for
 from app.live.watcher import Watcher
@@ -93,6 +95,15 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     rate = command_rate_for(settings.live.broadcast_url, settings.auth.command_rate)
     services = Services(settings, adapters, bus, watcher, control, placed, rate)
     schema = build_schema(settings)
+    apq = persisted_queries_for(
+        settings.live.broadcast_url,
+        size=settings.clients.apq_cache_size,
+        ttl=settings.clients.apq_ttl,
+    )
+    # Read at start-up: a manifest that cannot be used stops it (ConfigurationError).
+    safelist = (
+        load_manifest(settings.clients.persisted_only) if settings.clients.persisted_only else None
+    )
     graphql = GraphQLEndpoint(
         schema,
         services.context,
@@ -101,6 +112,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         max_body_bytes=settings.limits.max_body_bytes,
         access_log=settings.observability.access_log,
         metrics=settings.observability.metrics,
+        persisted=PersistedQueries(apq, schema.operations, safelist),
+        max_batch=settings.limits.max_batch,
     )
 
     async def subscription_context(principal: Principal, params: dict[str, Any]) -> Context:
@@ -135,6 +148,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await idempotency.aclose()
             await placed.aclose()
             await rate.aclose()
+            await apq.aclose()
             await bus.disconnect()
             await adapters.close()
 

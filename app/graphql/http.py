@@ -7,6 +7,10 @@ that `_service { sdl }` (a router composing) needs none. A POST that is not JSON
 `text/plain`, form and multipart posts a foreign page can make a browser send without
 CORS' consent — is refused with 415 before anything runs (CSRF).
 
+Persisted queries (APQ, safelist mode: app/graphql/persisted.py) on POST and GET; a POST
+body that is a JSON array is a batch; answers are `application/graphql-response+json`
+when the request prefers it (app/graphql/wire.py).
+
 Every refusal is a coded GraphQL error, JSON, never a 500 or plain text: malformed
 JSON, JSON nested too deeply (in the body or in GET parameters), no query, a body over
 the size cap (413), a subscription (400: they belong to the websocket endpoint).
@@ -14,16 +18,18 @@ the size cap (413), a subscription (400: they belong to the websocket endpoint).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,18 +39,23 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from app import tracing
 from app.auth.authenticator import Authenticator, credential_of_headers
 from app.auth.principal import EVERYONE, NOBODY, Principal
-from app.errors import (
-    BAD_USER_INPUT,
-    INTERNAL_SERVER_ERROR,
-    UNAUTHENTICATED,
-    BadUserInput,
-    Unauthenticated,
-    error_document,
-)
+from app.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, BadUserInput, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.json_input import decode, too_deep
 from app.graphql.observe import RequestObservation, operation_name_of
+from app.graphql.persisted import PersistedQueries, Refused, error_body
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
+from app.graphql.wire import (
+    GRAPHQL_RESPONSE_JSON,
+    NO_CREDENTIAL,
+    BodySizeLimit,
+    graphql_error_response,
+    json_content,
+    read_body,
+    response_media_type,
+    unauthenticated_response,
+)
+from app.live.persisted import MemoryPersistedQueries
 from app.logs import REQUEST_ID
 from app.web.graphiql import graphiql_page
 
@@ -112,67 +123,6 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(self._ide_html)
 
 
-def graphql_error_response(
-    message: str,
-    status_code: int,
-    code: str = BAD_USER_INPUT,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    return JSONResponse(error_document(message, code), status_code=status_code, headers=headers)
-
-
-def unauthenticated_response(refused: Unauthenticated) -> JSONResponse:
-    """401 as RFC 6750 says: the scheme in WWW-Authenticate, the reason in the body."""
-    challenge = 'Bearer realm="switchboard"'
-    if refused.message != _NO_CREDENTIAL:
-        challenge += ', error="invalid_token"'
-    return graphql_error_response(
-        refused.message, 401, UNAUTHENTICATED, {"www-authenticate": challenge}
-    )
-
-
-_NO_CREDENTIAL = "This needs a credential: Authorization: Bearer <token>, or X-API-Key."
-
-
-class BodySizeLimit:
-    """Refuses request bodies over `max_bytes` with 413, before anything parses them."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
-            return
-        received = 0
-
-        async def counted_receive() -> Any:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _BodyTooLarge
-            return message
-
-        try:
-            await self.app(scope, counted_receive, send)
-        except _BodyTooLarge:
-            await self._refuse(scope, receive, send)
-
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"Request body larger than {self.max_bytes} bytes."
-        await graphql_error_response(message, 413)(scope, receive, send)
-
-
-class _BodyTooLarge(Exception):
-    pass
-
-
 # Made once: json.dumps with `separators` builds a new encoder every call.
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 
@@ -180,7 +130,14 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 class GraphQLEndpoint:
     """`/graphql` over HTTP. The common request — POST with a JSON body — goes straight to
     `schema.execute` (the view's generic request handling cost as much CPU as executing
-    the query itself); anything else goes to Strawberry's view."""
+    the query itself); anything else goes to Strawberry's view.
+
+    A POST body may also be a JSON array of operations (batching, as Apollo's
+    BatchHttpLink sends): at most `max_batch`, answered by an array in the same order,
+    each entry checked like a single request (persisted queries, the safelist, the
+    credential rule) before any of them runs, then all run at once with one context —
+    one principal per request, so the request's loaders batch vendor reads across its
+    operations."""
 
     def __init__(
         self,
@@ -192,6 +149,8 @@ class GraphQLEndpoint:
         max_body_bytes: int,
         access_log: bool = True,
         metrics: bool = True,
+        persisted: PersistedQueries | None = None,
+        max_batch: int = 10,
     ) -> None:
         self.schema = schema
         self.context = context
@@ -200,6 +159,12 @@ class GraphQLEndpoint:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = schema.max_json_depth
+        self.max_batch = max_batch
+        self.persisted = persisted or PersistedQueries(
+            MemoryPersistedQueries(1000), schema.operations
+        )
+        # Safelist mode looks at every document; otherwise only requests with extensions.
+        self._every_document = self.persisted.safelist is not None
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -231,37 +196,46 @@ class GraphQLEndpoint:
                         credential_of_headers(scope["headers"])
                     )
                 except Unauthenticated as bad_credential:
-                    await unauthenticated_response(bad_credential)(scope, receive, send)
+                    await unauthenticated_response(bad_credential, response_media_type(scope))(
+                        scope, receive, send
+                    )
                     return
                 observed.sub = principal.sub if principal is not NOBODY else None
             else:
                 principal = EVERYONE  # authentication off: nothing to read
             if scope["method"] == "POST":
-                if not _json_content(scope):
+                if not json_content(scope):
                     # Not executed: a foreign page may post text/plain or a form freely.
                     refusal = "POST bodies must be application/json (a GraphQL request)."
-                    await graphql_error_response(refusal, 415)(scope, receive, send)
+                    await graphql_error_response(
+                        refusal, 415, media_type=response_media_type(scope)
+                    )(scope, receive, send)
                     return
                 await self._post(scope, receive, observed, principal)
                 return
+            if scope["method"] == "GET" and (
+                self._every_document or b"extensions" in scope.get("query_string", b"")
+            ):
+                refused = await self._persisted_get(scope)
+                if refused is not None:
+                    await refused(scope, receive, send)
+                    return
             if principal is NOBODY and not self._anonymous_get(scope):
-                await unauthenticated_response(Unauthenticated(_NO_CREDENTIAL))(
-                    scope, receive, send
-                )
+                await unauthenticated_response(Unauthenticated(NO_CREDENTIAL))(scope, receive, send)
                 return
             scope[PRINCIPAL_KEY] = principal
             too_deep_parameters = _deep_parameters(scope, self.max_json_depth)
             if too_deep_parameters is not None:
-                refused = too_deep_parameters.message
-                await graphql_error_response(refused, 400)(scope, receive, send)
+                refused_text = too_deep_parameters.message
+                await graphql_error_response(refused_text, 400)(scope, receive, send)
                 return
             try:
                 await self.view(scope, receive, send)
             except RecursionError:
                 # JSON Strawberry decodes itself (multipart `operations`), nested past
                 # the decoder: the client's doing, before anything was answered.
-                refused = too_deep(self.max_json_depth).message
-                await graphql_error_response(refused, 400)(scope, receive, send)
+                refused_text = too_deep(self.max_json_depth).message
+                await graphql_error_response(refused_text, 400)(scope, receive, send)
         except Exception:
             # A bug of ours (errors of operations are answers, not exceptions): logged
             # with its stack trace, answered without it.
@@ -281,82 +255,228 @@ class GraphQLEndpoint:
         names = parameters.get("operationName")
         return self.schema.operations.get(queries[0], names[0] if names else None).anonymous
 
+    async def _persisted_get(self, scope: Scope) -> Response | None:
+        """A GET's persisted query (`?extensions={"persistedQuery":…}`, with or without
+        `query`) and the safelist: the refusal, or None with the document the hash names
+        written into the query string for Strawberry's view (which keeps GET's rules:
+        queries only)."""
+        parameters = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        extensions: object = None
+        for text in parameters.get("extensions", ())[:1]:
+            try:
+                extensions = decode(text, self.max_json_depth)
+            except ValueError:
+                return None  # malformed JSON: Strawberry's view answers it
+            except BadUserInput as too_deep_extensions:
+                return graphql_error_response(too_deep_extensions.message, 400)
+        queries, names = parameters.get("query"), parameters.get("operationName")
+        query = queries[0] if queries else None
+        if (query is None and extensions is None) or not self.persisted.concerns(extensions):
+            return None  # GraphiQL's page, or nothing persisted about it
+        try:
+            document = await self.persisted.document(query, extensions, names[0] if names else None)
+        except Refused as refused:
+            error = refused.error
+            return graphql_error_response(
+                error.message, refused.status, headers=refused.headers, extensions=error.extensions
+            )
+        if isinstance(document, str) and document != query:
+            parameters["query"] = [document]
+            scope["query_string"] = urlencode(parameters, doseq=True).encode("ascii")
+        return None
+
     async def _post(
         self, scope: Scope, receive: Receive, observed: RequestObservation, principal: Principal
     ) -> None:
         send = observed.send
-        body = await _read_body(receive, self.max_body_bytes)
+        media_type = response_media_type(scope)
+        body = await read_body(receive, self.max_body_bytes)
         if body is None:
             refused = f"Request body larger than {self.max_body_bytes} bytes."
-            await graphql_error_response(refused, 413)(scope, receive, send)
+            await graphql_error_response(refused, 413, media_type=media_type)(scope, receive, send)
             return
         try:
             request = decode(body, self.max_json_depth)
         except ValueError:
             request = None
         except BadUserInput as too_deep_body:
-            await graphql_error_response(too_deep_body.message, 400)(scope, receive, send)
+            await graphql_error_response(too_deep_body.message, 400, media_type=media_type)(
+                scope, receive, send
+            )
+            return
+        if isinstance(request, list):
+            await self._batch(scope, receive, observed, principal, request, media_type)
             return
         if not isinstance(request, dict):
             refusal = "Unable to parse request body as JSON"
-            await graphql_error_response(refusal, 400)(scope, receive, send)
+            await graphql_error_response(refusal, 400, media_type=media_type)(scope, receive, send)
             return
+        operation = await self._operation(request)
+        if isinstance(operation, _Answer):
+            await _send_json(send, operation, media_type)
+            return
+        if (
+            principal is NOBODY
+            and not self.schema.operations.get(operation.query, operation.name).anonymous
+        ):
+            await unauthenticated_response(Unauthenticated(NO_CREDENTIAL), media_type)(
+                scope, receive, send
+            )
+            return
+        answer = await self._execute(operation, self.context(principal), media_type)
+        observed.operation_type = answer.operation_type
+        observed.operation_name = answer.operation_name
+        if answer.codes:
+            observed.codes = answer.codes
+        await _send_json(send, answer, media_type)
+
+    async def _operation(self, request: object) -> _Operation | _Answer:
+        """One request object made an operation to run, or the answer refusing it."""
+        if not isinstance(request, dict):
+            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
         query, variables, name = (
             request.get("query"),
             request.get("variables"),
             request.get("operationName"),
         )
-        if (
-            not isinstance(query, str)
-            or not (variables is None or isinstance(variables, dict))
-            or not (name is None or isinstance(name, str))
+        if not (variables is None or isinstance(variables, dict)) or not (
+            name is None or isinstance(name, str)
         ):
-            refusal = "Expected a JSON object with a string `query`, object `variables`."
-            await graphql_error_response(refusal, 400)(scope, receive, send)
-            return
-        if principal is NOBODY and not self.schema.operations.get(query, name).anonymous:
-            await unauthenticated_response(Unauthenticated(_NO_CREDENTIAL))(scope, receive, send)
-            return
+            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
+        extensions = request.get("extensions")
+        if extensions is not None or self._every_document:
+            try:
+                query = await self.persisted.document(query, extensions, name)
+            except Refused as refused:
+                return _Answer(refused.status, error_body(refused.error), refused.headers)
+        if not isinstance(query, str):
+            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
+        return _Operation(query, variables, name)
+
+    async def _execute(self, operation: _Operation, context: Context, media_type: bytes) -> _Answer:
+        query, name = operation.query, operation.name
         try:
             result = await self.schema.execute(
                 query,
-                variable_values=variables,
-                context_value=self.context(principal),
+                variable_values=operation.variables,
+                context_value=context,
                 operation_name=name,
                 allowed_operation_types=QUERIES_AND_MUTATIONS,
             )
         except MissingQueryError:
-            await graphql_error_response("The query is empty.", 400)(scope, receive, send)
-            return
+            return _refusal("The query is empty.")
         except InvalidOperationTypeError as refused:
             refusal = refused.as_http_error_reason("POST") + "; use the websocket endpoint"
-            await graphql_error_response(refusal, 400)(scope, receive, send)
-            return
+            return _refusal(refusal)
         prepared = self.schema.operations.get(query, name)  # cached: one dictionary lookup
+        answer = _Answer(200, {"data": result.data})
         if prepared.operation_type is not None:
-            observed.operation_type = prepared.operation_type.value
-        observed.operation_name = name or operation_name_of(prepared.document)
-        answer: dict[str, Any] = {"data": result.data}
+            answer.operation_type = prepared.operation_type.value
+        answer.operation_name = name or operation_name_of(prepared.document)
         if result.errors:
-            answer["errors"] = [error.formatted for error in result.errors]
-            observed.codes = [
+            answer.body["errors"] = [error.formatted for error in result.errors]
+            answer.codes = [
                 str((error.extensions or {}).get("code", INTERNAL_SERVER_ERROR))
                 for error in result.errors
             ]
         if result.extensions:
-            answer["extensions"] = result.extensions
-        payload = _COMPACT_JSON.encode(answer).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+            answer.body["extensions"] = result.extensions
+        if prepared.document is None and media_type is GRAPHQL_RESPONSE_JSON:
+            # Refused before execution (parse, validation, limits): the spec's request
+            # error — no `data` entry, 4xx. application/json keeps 200 and `data: null`.
+            answer.status = 400
+            del answer.body["data"]
+        return answer
+
+    async def _batch(
+        self,
+        scope: Scope,
+        receive: Receive,
+        observed: RequestObservation,
+        principal: Principal,
+        requests: list[Any],
+        media_type: bytes,
+    ) -> None:
+        send = observed.send
+        if not requests or len(requests) > self.max_batch:
+            refusal = (
+                f"A batch of {len(requests)} operations: at most {self.max_batch} per request "
+                "(SWITCHBOARD_MAX_BATCH)."
+                if requests
+                else "An empty batch: send at least one operation."
+            )
+            await graphql_error_response(refusal, 400, media_type=media_type)(scope, receive, send)
+            return
+        entries = await asyncio.gather(*(self._operation(request) for request in requests))
+        if principal is NOBODY and any(
+            isinstance(entry, _Operation)
+            and not self.schema.operations.get(entry.query, entry.name).anonymous
+            for entry in entries
+        ):
+            # One credential per request: without one, nothing of the batch runs.
+            await unauthenticated_response(Unauthenticated(NO_CREDENTIAL), media_type)(
+                scope, receive, send
+            )
+            return
+        context = self.context(principal)
+
+        async def answered(entry: _Operation | _Answer) -> _Answer:
+            if isinstance(entry, _Answer):
+                return entry
+            return await self._execute(entry, context, media_type)
+
+        answers = await asyncio.gather(*(answered(entry) for entry in entries))
+        observed.operation_type = next((a.operation_type for a in answers if a.operation_type), "")
+        observed.operation_name = ",".join(a.operation_name for a in answers if a.operation_name)
+        observed.codes = [code for answer in answers for code in answer.codes]
+        payload = b"[" + b",".join(_COMPACT_JSON.encode(a.body).encode() for a in answers) + b"]"
+        await _send_payload(send, 200, payload, media_type)
+
+
+@dataclass(slots=True)
+class _Operation:
+    query: str
+    variables: dict[str, Any] | None
+    name: str | None
+
+
+@dataclass(slots=True)
+class _Answer:
+    """One operation's answer: its HTTP status (a batch answers 200 whatever its
+    entries'), JSON body, extra headers, and what the access log records of it."""
+
+    status: int
+    body: dict[str, Any]
+    headers: Mapping[str, str] = field(default_factory=dict)
+    operation_type: str = ""
+    operation_name: str | None = None
+    codes: list[str] = field(default_factory=list)
+
+
+def _refusal(message: str) -> _Answer:
+    return _Answer(400, {"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]})
+
+
+async def _send_json(send: Send, answer: _Answer, media_type: bytes) -> None:
+    payload = _COMPACT_JSON.encode(answer.body).encode()
+    await _send_payload(send, answer.status, payload, media_type, answer.headers)
+
+
+async def _send_payload(
+    send: Send,
+    status: int,
+    payload: bytes,
+    media_type: bytes,
+    headers: Mapping[str, str] | None = None,
+) -> None:
+    raw_headers = [
+        (b"content-type", media_type),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    if headers:
+        raw_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
@@ -374,29 +494,3 @@ def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
             except BadUserInput as refusal:
                 return refusal
     return None
-
-
-_JSON_MEDIA_TYPES = frozenset({b"application/json", b"application/graphql-response+json"})
-
-
-def _json_content(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            media_type: bytes = value.split(b";", 1)[0].strip().lower()
-            return media_type in _JSON_MEDIA_TYPES
-    return False
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | None:
-    """The whole body, or None once it exceeds `limit` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

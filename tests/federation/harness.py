@@ -29,7 +29,7 @@ import signal
 import socket
 import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -367,7 +367,7 @@ class GraphQLWebSocket:
 
     async def subscribe(
         self, query: str, variables: dict[str, Any] | None = None
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Each `next` payload ({"data", "errors"}) until `complete`; an `error` raises."""
         operation_id = str(next(self._ids))
         await self.ws.send_json(
