@@ -36,7 +36,7 @@ class Gateway:
 def gateway_settings(emulator_server: EmulatorServer, **overrides: Any) -> Settings:
     return (
         Settings()
-        .with_values(vendor_timeout=1.0, simulate=False, **overrides)
+        .with_values(**{"vendor_timeout": 1.0, "simulate": False, **overrides})
         .with_vendors(emulator_server.url, DEMO_CREDENTIALS)
     )
 
