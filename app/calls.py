@@ -268,6 +268,8 @@ class GenesysCall(CallSnapshot):
     call_uuid: str | None = None
     conn_id: str | None = None
     device_uri: str | None = None
+    # The phone number of the device in `device_uri` (GET /api/v2/me/devices): the agent's line.
+    device_number: str | None = None
     participants: tuple[GenesysParticipant, ...] = ()
     dnis: str | None = None
     call_type: str | None = None

@@ -4,7 +4,8 @@ it"). Each vendor names its parties differently:
 
 - VoipNow: the call's own extension and the extension of every view (`phoneCallView`).
 - Genesys: every participant's numbers (phoneNumber, e164Number, digits, the formatted
-  and local forms) and `dnis`.
+  and local forms), `dnis`, and the number of the call's device (`deviceUri`, numbered by
+  GET /api/v2/me/devices).
 - Huawei: caller, called, callerPresent and agentPresent (queryCallState).
 - Verba: the recorded extension.
 - Oracle: its status names no party, so the numbers of a call placed through
@@ -26,7 +27,7 @@ def parties(snapshot: CallSnapshot) -> frozenset[str]:
     if isinstance(snapshot, VoipNowCall):
         numbers = (snapshot.extension, *(view.extension for view in snapshot.views))
     elif isinstance(snapshot, GenesysCall):
-        numbers = [snapshot.dnis]
+        numbers = [snapshot.dnis, snapshot.device_number]
         for party in snapshot.participants:
             numbers += (
                 party.phone_number,

@@ -195,6 +195,9 @@ class GenesysCall(Call):
     call_uuid: str | None
     conn_id: str | None
     device_uri: str | None
+    device_number: str | None = strawberry.field(
+        description="The phone number of the call's device (`deviceUri`): the agent's line."
+    )
     participants: list[GenesysParticipant]
     dnis: str | None
     call_type: str | None

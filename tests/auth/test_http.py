@@ -195,3 +195,19 @@ async def test_an_expiring_token_is_cached_no_longer_than_it_lives(secured: Gate
     time.sleep(1.2)  # noqa: ASYNC251 (the server shares this loop, a blocking pause is what we want)
     again = await post(secured.url, "{ __typename }", headers=bearer(token))
     assert again.status == 401
+
+
+async def test_a_genesys_call_is_the_agent_whose_device_it_is_on(secured: Gateway) -> None:
+    # The demo call's participant and DNIS are 15001; its deviceUri names the device that
+    # GET /api/v2/me/devices lists with phoneNumber 15000 (the agent's own DN).
+    device_owner = bearer(hs256("dana", lines=["genesys:15000"]))
+    answer = await post(
+        secured.url,
+        "query($id: ID!) { call(id: $id) { id ... on GenesysCall { deviceNumber } } }",
+        {"id": GENESYS},
+        headers=device_owner,
+    )
+    assert answer.body == {"data": {"call": {"id": GENESYS, "deviceNumber": "15000"}}}
+    stranger = bearer(hs256("erin", lines=["genesys:15002"]))
+    refused = await post(secured.url, CALL, {"id": GENESYS}, headers=stranger)
+    assert codes(refused.body) == ["FORBIDDEN"]

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import logging
 import re
+import time
 from collections.abc import AsyncGenerator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -41,6 +44,11 @@ DESTINATION = re.compile(r"(?=.{1,32}\Z)\+?[0-9*#]+", re.DOTALL)
 _DEVICE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Seconds between the call lists that look for a dialled call.
 FIND_INTERVAL = 0.1
+# Seconds before a call on a device not listed yet may read the device list again: an
+# unknown device costs one extra request per this interval at most, never one per read.
+DEVICES_REREAD = 60.0
+
+logger = logging.getLogger("switchboard.vendors.genesys")
 
 Wire = Mapping[str, Any]
 
@@ -54,12 +62,18 @@ class GenesysAdapter(AdapterBase):
         self._http = http
         self._session = GenesysSession(http, username=username, password=password)
         self._device_id: str | None = None  # the agent's device that Dials, once read
+        # Device id -> its phone number (the agent's line: README, "Whose call is it").
+        self._device_numbers: dict[str, str] = {}
+        self._devices_read_at = -DEVICES_REREAD
         # One Dial at a time: a Dial's call is told apart as the one absent before it.
         self._dial_lock = asyncio.Lock()
 
     async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
         """One id: a GET of that call. Several: one list request, then a GET for each id the
         list lacks (a released call leaves the list after a while)."""
+        return await self._numbered(await self._fetch(native_ids))
+
+    async def _fetch(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
         if len(native_ids) <= 1:
             return [await self._fetch_one(native_id) for native_id in native_ids]
         listed: dict[str, Wire] = {}
@@ -75,7 +89,7 @@ class GenesysAdapter(AdapterBase):
     async def active_calls(self, extension: str | None) -> Sequence[GenesysCall]:
         """The agent's calls in progress (the list without released calls), optionally only
         those where `extension` is the DNIS or a participant's number."""
-        calls = await self._calls_now()
+        calls = await self._numbered_calls(await self._calls_now())
         return [
             call
             for call in calls
@@ -154,7 +168,10 @@ class GenesysAdapter(AdapterBase):
                 and dialled(call, request.to)
             ):
                 found = call
-        return found
+        if found is None:
+            return None
+        [numbered] = await self._numbered_calls([found])
+        return numbered
 
     async def call_events(self) -> AsyncGenerator[GenesysCall, None]:
         """Every change of the agent's calls as GWS pushes it (CometD, `/v2/me/calls`), until
@@ -164,7 +181,8 @@ class GenesysAdapter(AdapterBase):
         # Closed with this generator, so that the Bayeux client disconnects at once.
         async with contextlib.aclosing(events):
             async for call in events:
-                yield call
+                [numbered] = await self._numbered_calls([call])
+                yield numbered
 
     async def close(self) -> None:
         await self._http.close()
@@ -195,18 +213,50 @@ class GenesysAdapter(AdapterBase):
                 read.odd("calls[]", wire if not isinstance(wire, dict) else None, "a call")
         return listed
 
+    async def _numbered(self, results: Sequence[FetchResult]) -> list[FetchResult]:
+        """The calls with `device_number`: the phone number of the device in their
+        `deviceUri`, as GET /api/v2/me/devices lists it (the call resource names the device,
+        not its number; seed 004 "deviceUri Link to the device for which this state is
+        applicable"). A device list that cannot be read leaves the number out, never the
+        call."""
+        devices = {_device_of(r) for r in results if isinstance(r, GenesysCall)} - {None}
+        if devices - self._device_numbers.keys() and (
+            time.monotonic() - self._devices_read_at >= DEVICES_REREAD
+        ):
+            self._devices_read_at = time.monotonic()
+            try:
+                await self._read_devices()
+            except SwitchboardError as failed:
+                logger.info("genesys: device numbers unknown for now: %s", failed.message)
+        return [self._number(r) if isinstance(r, GenesysCall) else r for r in results]
+
+    async def _numbered_calls(self, calls: Sequence[GenesysCall]) -> list[GenesysCall]:
+        return [call for call in await self._numbered(calls) if isinstance(call, GenesysCall)]
+
+    def _number(self, call: GenesysCall) -> GenesysCall:
+        number = self._device_numbers.get(_device_of(call) or "")
+        return call if number is None else dataclasses.replace(call, device_number=number)
+
+    async def _read_devices(self) -> list[Wire]:
+        """The agent's devices (GET /api/v2/me/devices), remembering each one's number."""
+        what = "listing the agent's devices"
+        body = await self._session.get(DEVICES_PATH, what)
+        devices = body.get("devices") if isinstance(body, dict) else None
+        if not isinstance(devices, list):
+            raise malformed(what)
+        listed: list[Wire] = [device for device in devices if isinstance(device, dict)]
+        for device in listed:
+            device_id = read.text(device, "id", field="device.id")
+            number = read.text(device, "phoneNumber", field="device.phoneNumber")
+            if device_id and number:
+                self._device_numbers[device_id] = number
+        return listed
+
     async def _agent_device(self) -> str:
         """The id of the agent's first Active device, read once per adapter."""
         if self._device_id is None:
-            what = "listing the agent's devices"
-            body = await self._session.get(DEVICES_PATH, what)
-            devices = body.get("devices") if isinstance(body, dict) else None
-            if not isinstance(devices, list):
-                raise malformed(what)
             active = []
-            for device in devices:
-                if not isinstance(device, dict):
-                    continue
+            for device in await self._read_devices():
                 device_id = read.text(device, "id", field="device.id")
                 if (
                     read.text(device, "deviceState", field="device.deviceState") == "Active"
@@ -265,6 +315,14 @@ class GenesysAdapter(AdapterBase):
 
     async def _fetch_each(self, native_ids: Sequence[str]) -> list[FetchResult]:
         return await concurrently(self._fetch_one(native_id) for native_id in native_ids)
+
+
+def _device_of(call: GenesysCall) -> str | None:
+    """The device id at the end of the call's `deviceUri` (".../api/v2/devices/<id>")."""
+    if not call.device_uri:
+        return None
+    _, _, device_id = call.device_uri.rstrip("/").rpartition("/devices/")
+    return device_id or None
 
 
 def _mapped(wire: Wire, native_id: str) -> FetchResult:
