@@ -242,6 +242,10 @@ class Aggregator:
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def counted(self) -> dict[CallId, CallState]:
+        """The calls counted now, with their states (tests, debugging)."""
+        return {call_id: now.call.state for call_id, now in self._counted.items()}
+
     def add(self, subscriber: Latest) -> None:
         self.subscribers[subscriber] = None
         if self.latest is not None:
