@@ -265,12 +265,14 @@ class Aggregator:
                 await self._run()
             except Exception:
                 logger.exception("callStats aggregator failed; starting over")
-            await asyncio.sleep(self.interval)
+            await asyncio.sleep(min(self.interval, 1.0))
 
     async def _run(self) -> None:
         async with self.source.following() as changes:
             await self._recount()
-            self._push(self._compute())
+            first = self._compute()
+            if not first.same_as(self.latest):  # after a restart, only news
+                self._push(first)
             follower = asyncio.create_task(self._follow(changes))
             try:
                 while True:
