@@ -180,6 +180,8 @@ class LiveSection:
     long_poll: float = 20.0
     watch_grace: float = 5.0
     lease_ttl: float = 5.0
+    # callStats: seconds between two values pushed for one filter, at most one per interval.
+    stats_interval: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from starlette.routing import Route
 from app.adapters import Adapters
 from app.graphql.websocket import SubscriptionServer
 from app.live.bus import Bus
+from app.live.stats import CallStatsHub
 from app.live.watcher import Watcher
 from app.metrics import Sample, StateCollector, exposition
 
@@ -27,12 +28,14 @@ class Probes:
         subscriptions: SubscriptionServer,
         *,
         demo: bool,
+        stats: CallStatsHub,
     ) -> None:
         self.adapters = adapters
         self.bus = bus
         self.watcher = watcher
         self.subscriptions = subscriptions
         self.demo = demo
+        self.stats = stats
         self.ready = False  # set by the lifespan; unset again by a drain
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(StateCollector(self.samples))
@@ -112,4 +115,5 @@ class Probes:
         )
         samples.extend(self.watcher.samples())
         samples.extend(self.subscriptions.samples())
+        samples.extend(self.stats.samples())
         return samples

@@ -32,6 +32,7 @@ from app.live.leases import leases_for
 from app.live.persisted import persisted_queries_for
 from app.live.placed import placed_calls_for
 from app.live.rate import command_rate_for
+from app.live.stats import CallStatsHub
 from app.live.watcher import Watcher
 from app.probes import Probes
 from app.vendors.registry import build_adapters
@@ -46,6 +47,7 @@ class Services:
     adapters: Adapters
     bus: Bus
     watcher: Watcher
+    stats: CallStatsHub
     control: CallControl
     placed: PlacedCalls
     rate: CommandRate
@@ -59,6 +61,7 @@ class Services:
             settings=self.settings,
             control=self.control,
             live=self.watcher,
+            stats=self.stats,
             principal=principal,
             placed=self.placed,
             rate=self.rate,
@@ -93,7 +96,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     authenticator = authenticator_for(settings)
     placed = placed_calls_for(settings.live.broadcast_url)
     rate = command_rate_for(settings.live.broadcast_url, settings.auth.command_rate)
-    services = Services(settings, adapters, bus, watcher, control, placed, rate)
+    stats = CallStatsHub.for_watcher(watcher, interval=settings.live.stats_interval)
+    services = Services(settings, adapters, bus, watcher, stats, control, placed, rate)
     schema = build_schema(settings)
     apq = persisted_queries_for(
         settings.live.broadcast_url,
@@ -132,7 +136,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         access_log=settings.observability.access_log,
         metrics=settings.observability.metrics,
     )
-    probes = Probes(adapters, bus, watcher, subscriptions, demo=demo)
+    probes = Probes(adapters, bus, watcher, subscriptions, demo=demo, stats=stats)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,6 +147,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         finally:
             probes.ready = False
             await subscriptions.close()
+            await stats.close()
             await watcher.close()
             await leases.aclose()
             await idempotency.aclose()

@@ -20,6 +20,7 @@ from app.calls import CallId, CallSnapshot, Vendor, VerbaCall
 from app.config import Settings
 from app.errors import Forbidden
 from app.graphql.loaders import CallByNativeIdLoader, RecordingByExtensionLoader
+from app.live.stats import CallStatsHub
 from app.live.watcher import Watcher
 
 
@@ -29,6 +30,7 @@ class Context:
     settings: Settings
     control: CallControl
     live: Watcher
+    stats: CallStatsHub
     principal: Principal = EVERYONE
     placed: PlacedCalls = field(default_factory=MemoryPlacedCalls)
     rate: CommandRate = field(default_factory=Unlimited)

@@ -1,4 +1,5 @@
-"""Subscription root: one call's updates, and the events of every watched call."""
+"""Subscription root: one call's updates, the events of every watched call, and live
+counts for wallboards."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from app.call_control import read_call
 from app.calls import CallId, CallSnapshot, CallState
 from app.errors import BadUserInput
 from app.graphql.context import Info
+from app.graphql.stats_types import CallStats
 from app.graphql.types import Call
 from app.live.bus import ALL_CALLS, Resync, call_channel
 from app.live.codec import CallEvent as DomainCallEvent
 from app.live.codec import decode_event
+from app.live.stats import StatsFilter
 
 
 @strawberry.type(description="A watched call changed state.")
@@ -100,6 +103,35 @@ class Subscription:
                     continue  # not one of the principal's calls: left out
                 info.context.forget_loaded()
                 yield event  # type: ignore[misc]
+
+    @strawberry.subscription(
+        description=(
+            "Live counts for wallboards: calls per state per vendor, and the longest "
+            "waiting and held times, now and whenever they change — at most once per "
+            "SWITCHBOARD_STATS_INTERVAL. `extensions`: only calls with one of these "
+            "extensions (lines) among their parties. A principal without calls:all "
+            "counts only its own calls."
+        )
+    )
+    async def call_stats(
+        self,
+        info: Info,
+        vendors: list[calls.Vendor] | None = None,
+        extensions: list[str] | None = None,
+    ) -> AsyncGenerator[CallStats, None]:
+        context = info.context
+        context.principal.require(Scope.READ)
+        hub = context.stats
+        key = StatsFilter.of(
+            vendors,
+            extensions,
+            context.principal.visibility,
+            configured=hub.source.vendors,
+            max_extensions=context.settings.limits.max_ids,
+        )
+        async with hub.subscribe(key, context.may_see) as values:
+            async for value in values:
+                yield value  # type: ignore[misc]
 
 
 async def _current(info: Info, call_id: CallId) -> CallSnapshot:

@@ -116,6 +116,20 @@ class Watcher:
                 if not self._needed(key):
                     self._stop_later(key)
 
+    def current_calls(self) -> list[CallSnapshot]:
+        """The last known state of every call not ended that is observed now: all calls of
+        the vendors `watching_everything()` covers while it runs, and the calls followed
+        one by one (a call nobody observes any more may have changed unseen)."""
+        everything = {_vendor_of(key) for key in self._observers if not isinstance(key, CallId)}
+        if self._everything <= 0:
+            everything.clear()
+        return [
+            snapshot
+            for call_id, snapshot in self._known.items()
+            if snapshot.state is not CallState.ENDED
+            and (call_id.vendor in everything or self._interest[call_id] > 0)
+        ]
+
     @property
     def observers(self) -> int:
         """Running observers (tests check that none is left behind)."""

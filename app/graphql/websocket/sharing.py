@@ -120,9 +120,13 @@ class SharedExecution:
         return list(self.members)
 
 
+# Subscriptions whose every payload is a state (a call now, the counts now).
+_STATE_FIELDS = frozenset({"callUpdated", "callStats"})
+
+
 def _replays_latest(document: DocumentNode | None, name: str | None) -> bool:
-    """Late joiners get the latest payload when it is a state (callUpdated), not an
-    event stream (callEvents, whose past events are not news)."""
+    """Late joiners get the latest payload when it is a state (callUpdated, callStats),
+    not an event stream (callEvents, whose past events are not news)."""
     operation = get_operation_ast(document, name) if document else None
     fields = operation.selection_set.selections if operation else ()
-    return all(isinstance(f, FieldNode) and f.name.value == "callUpdated" for f in fields)
+    return all(isinstance(f, FieldNode) and f.name.value in _STATE_FIELDS for f in fields)
