@@ -36,7 +36,8 @@ class EventStreamReader:
 
     async def next(self, within: float = 5.0) -> Event | None:
         """The next event; None once the stream has ended."""
-        event, data, event_id = "", [], None
+        event, event_id = "", None
+        data: list[str] = []
         async with asyncio.timeout(within):
             async for raw in self.response.content:
                 line = raw.decode().rstrip("\r\n")
