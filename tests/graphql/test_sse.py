@@ -6,8 +6,10 @@ going away and the drain."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pytest
@@ -23,7 +25,7 @@ from tests.auth.tokens import SECRET, hs256
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway, serve_gateway
-from tests.sse import open_stream, stream_url
+from tests.sse import EventStreamReader, open_stream, stream_url
 
 GENESYS = DEMO_IDS[Vendor.GENESYS]
 VOIPNOW = DEMO_IDS[Vendor.VOIPNOW]
@@ -213,6 +215,38 @@ async def test_a_printable_last_event_id_is_taken(live: Gateway) -> None:
     ) as stream:
         assert stream.status == 200
         assert (await stream.result())["data"]["call"]["state"] == "CONNECTED"
+
+
+async def test_persisted_queries_work_over_streams(live: Gateway) -> None:
+    query = "subscription($id: ID!) { callUpdated(id: $id) { id } }"
+    # sha256 of `query`, computed apart from the code under test.
+    digest = "3c9702f16aaa484a0ead74dd51306e5104db9ccb0296d3f114f30775676c9ed4"
+    persisted = json.dumps({"persistedQuery": {"version": 1, "sha256Hash": digest}})
+    accept = {"Accept": "text/event-stream"}
+    variables = json.dumps({"id": GENESYS})
+    unknown = await request(
+        "GET",
+        f"{live.url}/graphql/stream?"
+        + urlencode({"variables": variables, "extensions": persisted}),
+        headers=accept,
+    )
+    assert codes(unknown.body) == ["PERSISTED_QUERY_NOT_FOUND"]
+    async with aiohttp.ClientSession() as session:
+        registering = {"query": query, "variables": variables, "extensions": persisted}
+        async with session.get(
+            f"{live.url}/graphql/stream?" + urlencode(registering), headers=accept
+        ) as first:
+            assert first.status == 200
+            result = await EventStreamReader(first).result()
+            assert result == {"data": {"callUpdated": {"id": GENESYS}}}
+        async with session.get(
+            f"{live.url}/graphql/stream?"
+            + urlencode({"variables": variables, "extensions": persisted}),
+            headers=accept,
+        ) as by_hash:
+            assert by_hash.status == 200
+            result = await EventStreamReader(by_hash).result()
+            assert result == {"data": {"callUpdated": {"id": GENESYS}}}
 
 
 async def test_keep_alive_comments_flow_while_nothing_changes(live: Gateway) -> None:
