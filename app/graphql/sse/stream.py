@@ -48,6 +48,9 @@ class Operation:
 
 
 class EventStream:
+    """One client's stream: a task runs the operation and writes its events; the request's
+    own task writes keep-alives and notices the client leaving."""
+
     def __init__(
         self,
         server: EventStreamServer,
