@@ -170,6 +170,18 @@ class WebSocketSection:
 
 
 @dataclass(frozen=True)
+class EventStreamSection:
+    """GraphQL over server-sent events on /graphql/stream (SWITCHBOARD_SSE_*)."""
+
+    env_prefix: ClassVar[str] = "SSE_"
+
+    # Seconds between keep-alive comments: proxies and load balancers close idle streams.
+    keep_alive: float = 15.0
+    # Streams open at once; more are answered 503 TOO_MANY_STREAMS.
+    max_streams: int = 10_000
+
+
+@dataclass(frozen=True)
 class LiveSection:
     """Following calls: the event bus, polling, leases between instances."""
 
@@ -221,6 +233,7 @@ Section = (
     | Limits
     | ClientsSection
     | WebSocketSection
+    | EventStreamSection
     | LiveSection
     | ObservabilitySection
     | AuthSection
@@ -238,6 +251,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     clients: ClientsSection = field(default_factory=ClientsSection)
     websocket: WebSocketSection = field(default_factory=WebSocketSection)
+    sse: EventStreamSection = field(default_factory=EventStreamSection)
     live: LiveSection = field(default_factory=LiveSection)
     observability: ObservabilitySection = field(default_factory=ObservabilitySection)
     auth: AuthSection = field(default_factory=AuthSection)
@@ -367,6 +381,7 @@ _SECTIONS: tuple[tuple[str, type[Section]], ...] = (
     ("limits", Limits),
     ("clients", ClientsSection),
     ("websocket", WebSocketSection),
+    ("sse", EventStreamSection),
     ("live", LiveSection),
     ("observability", ObservabilitySection),
     ("auth", AuthSection),

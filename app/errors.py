@@ -40,6 +40,7 @@ INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
 HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED"  # 403: a Host name this server is not reached by
 TOO_MANY_CONNECTIONS = "TOO_MANY_CONNECTIONS"  # 503: SWITCHBOARD_MAX_CONNECTIONS reached
 REQUEST_TIMEOUT = "REQUEST_TIMEOUT"  # 408: no whole request within the read timeout
+TOO_MANY_STREAMS = "TOO_MANY_STREAMS"  # 503: SWITCHBOARD_SSE_MAX_STREAMS event streams open
 
 
 class SwitchboardError(Exception):

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.adapters import Adapters
+from app.graphql.sse import EventStreamServer
 from app.graphql.websocket import SubscriptionServer
 from app.live.bus import Bus
 from app.live.stats import CallStatsHub
@@ -26,10 +27,12 @@ class Probes:
         bus: Bus,
         watcher: Watcher,
         subscriptions: SubscriptionServer,
+        streams: EventStreamServer | None = None,
         *,
         demo: bool,
         stats: CallStatsHub,
     ) -> None:
+        self.streams = streams
         self.adapters = adapters
         self.bus = bus
         self.watcher = watcher
@@ -86,11 +89,14 @@ class Probes:
 
     async def drain(self) -> None:
         """The first step of a graceful stop (SIGTERM): not ready any more (load balancers
-        stop sending), websockets closed with 1001 so clients reconnect elsewhere, and the
+        stop sending), websockets closed with 1001 and event streams ended so clients
+        reconnect elsewhere, and the
         leases of watched calls released at once, so another instance takes them over
         without waiting out their TTL. In-flight HTTP requests finish afterwards."""
         self.ready = False
         await self.subscriptions.going_away()
+        if self.streams is not None:
+            await self.streams.going_away()
         await self.watcher.close()
 
     def samples(self) -> list[Sample]:
@@ -116,4 +122,6 @@ class Probes:
         samples.extend(self.watcher.samples())
         samples.extend(self.subscriptions.samples())
         samples.extend(self.stats.samples())
+        if self.streams is not None:
+            samples.extend(self.streams.samples())
         return samples

@@ -1,5 +1,6 @@
-"""The ASGI application: `/graphql` (HTTP, GraphiQL, websockets) and `/healthz`, and the
-services behind them, opened and closed with the lifespan."""
+"""The ASGI application: `/graphql` (HTTP, GraphiQL, websockets), `/graphql/stream`
+(server-sent events) and `/healthz`, and the services behind them, opened and closed
+with the lifespan."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.graphql.context import Context
 from app.graphql.http import GraphQLEndpoint
 from app.graphql.persisted import PersistedQueries, load_manifest
 from app.graphql.schema import build_schema
+from app.graphql.sse import EventStreamServer, StreamLimits
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.hosts import HostCheck
 from app.live.bus import Bus
@@ -108,6 +110,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     safelist = (
         load_manifest(settings.clients.persisted_only) if settings.clients.persisted_only else None
     )
+    persisted = PersistedQueries(apq, schema.operations, safelist)
     graphql = GraphQLEndpoint(
         schema,
         services.context,
@@ -116,8 +119,21 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         max_body_bytes=settings.limits.max_body_bytes,
         access_log=settings.observability.access_log,
         metrics=settings.observability.metrics,
-        persisted=PersistedQueries(apq, schema.operations, safelist),
+        persisted=persisted,
         max_batch=settings.limits.max_batch,
+    )
+    streams = EventStreamServer(
+        schema,
+        services.context,
+        authenticator,
+        persisted,
+        StreamLimits(
+            keep_alive=settings.sse.keep_alive,
+            max_streams=settings.sse.max_streams,
+            max_body_bytes=settings.limits.max_body_bytes,
+        ),
+        access_log=settings.observability.access_log,
+        metrics=settings.observability.metrics,
     )
 
     async def subscription_context(principal: Principal, params: dict[str, Any]) -> Context:
@@ -136,7 +152,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         access_log=settings.observability.access_log,
         metrics=settings.observability.metrics,
     )
-    probes = Probes(adapters, bus, watcher, subscriptions, demo=demo, stats=stats)
+    probes = Probes(adapters, bus, watcher, subscriptions, streams, demo=demo, stats=stats)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -146,6 +162,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             yield
         finally:
             probes.ready = False
+            await streams.close()
             await subscriptions.close()
             await stats.close()
             await watcher.close()
@@ -163,6 +180,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     )
     app.state.services = services
     app.state.subscriptions = subscriptions
+    app.state.streams = streams
     app.state.drain = probes.drain
     return SwitchboardApp(
         app,
@@ -170,6 +188,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         subscriptions,
         HostCheck.for_settings(settings),
         OriginCheck.parse(settings.auth.allowed_origins),
+        streams,
     )
 
 
@@ -186,8 +205,10 @@ class SwitchboardApp:
         subscriptions: SubscriptionServer,
         hosts: HostCheck | None = None,
         origins: OriginCheck | None = None,
+        streams: EventStreamServer | None = None,
     ) -> None:
         self.app = app
+        self.streams = streams
         self.graphql = graphql
         self.subscriptions = subscriptions
         self.hosts = hosts
@@ -212,6 +233,8 @@ class SwitchboardApp:
             send = self.origins.with_cors(origin, send)
         if scope["type"] == "http" and scope["path"] == "/graphql":
             await self.graphql(scope, receive, send)
+        elif scope["path"] == "/graphql/stream" and scope["type"] == "http" and self.streams:
+            await self.streams(scope, receive, send)
         elif scope["type"] == "websocket" and scope["path"] == "/graphql":
             await self.subscriptions(scope, receive, send)
         else:

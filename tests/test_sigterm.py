@@ -1,8 +1,11 @@
 """SIGTERM stops `python -m app` gracefully: it drains first (the log says so), then
-uvicorn shuts down. The drain itself is tested in tests/live/test_drain.py."""
+uvicorn shuts down. The drain itself is tested in tests/live/test_drain.py; here also
+that it ends the server-sent event streams, which would otherwise hold the stop for
+SWITCHBOARD_DRAIN_TIMEOUT."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,6 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+
+from app.calls import Vendor
+from tests.demo import DEMO_IDS
+from tests.sse import open_stream
 
 
 def free_port() -> int:
@@ -56,4 +63,54 @@ def test_sigterm_drains_then_exits() -> None:
     drained = output.index("draining:")
     assert output.index("Shutting down") > drained  # drained first, then stopped
     assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+
+
+def start_demo(port: int) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_SIMULATE": "0",
+        "SWITCHBOARD_LOG_FORMAT": "text",
+        "SWITCHBOARD_DRAIN_TIMEOUT": "30",  # far longer than the test allows
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
+                if r.status == 200:
+                    return server
+        except OSError:
+            pass
+        if time.monotonic() >= deadline:
+            server.kill()
+            raise AssertionError("the server did not become ready")
+        time.sleep(0.05)
+
+
+async def test_sigterm_ends_event_streams_then_exits() -> None:
+    port = free_port()
+    server = start_demo(port)
+    query = "subscription($id: ID!) { callUpdated(id: $id) { id state } }"
+    try:
+        async with open_stream(
+            f"http://127.0.0.1:{port}", query, {"id": DEMO_IDS[Vendor.GENESYS]}
+        ) as stream:
+            assert (await stream.result(within=10))["data"]["callUpdated"]["state"]
+            server.send_signal(signal.SIGTERM)
+            # Ended by the drain, without `complete` (the client reconnects elsewhere).
+            assert await stream.next(within=10) is None
+        output, _ = await asyncio.to_thread(server.communicate, timeout=20)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "timeout graceful shutdown exceeded" not in output
     assert "Traceback" not in output

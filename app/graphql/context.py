@@ -36,6 +36,10 @@ class Context:
     rate: CommandRate = field(default_factory=Unlimited)
     # The websocket `connection_init` payload; {} over HTTP.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # The cursor of the event just delivered (callEvents sets it; SSE sends it as `id:`).
+    delivered_cursor: str | None = None
+    # An SSE client's Last-Event-ID: where a resumed stream picks up (as `after`).
+    last_event_id: str | None = None
     _call_loaders: dict[Vendor, CallByNativeIdLoader] = field(default_factory=dict)
     _recording_loader: RecordingByExtensionLoader | None = None
 
