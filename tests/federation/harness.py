@@ -214,8 +214,9 @@ def vendor_fetches(control: EmulatorControl) -> Counter[str]:
 
 # -- Hive Gateway --------------------------------------------------------------------------
 
-# Hive Gateway's query planners: "js" (its default, @graphql-tools/federation) and "rust"
-# (@graphql-hive/router-runtime, turned on by `--hive-router-runtime`).
+# Hive Gateway's query planners: "js" (its default runtime, which plans by schema stitching
+# with @graphql-tools/federation) and "rust" (@graphql-hive/router-runtime, turned on by
+# `--hive-router-runtime`).
 Planner = Literal["js", "rust"]
 PLANNERS: tuple[Planner, ...] = ("js", "rust")
 # What Hive Gateway 2.15 logs when `--hive-router-runtime` is given, and when the package
