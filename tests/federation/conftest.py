@@ -21,8 +21,10 @@ from app.emulators.voipnow_store import PhoneCall, PhoneCallView
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.federation.harness import (
+    PLANNERS,
     Federation,
     NodeTools,
+    Planner,
     in_ci,
     node_unavailable,
     packages_missing,
@@ -53,13 +55,23 @@ async def switchboard(emulator_server: EmulatorServer) -> AsyncIterator[Gateway]
         yield gateway
 
 
+@pytest.fixture(params=PLANNERS)
+def planner(request: pytest.FixtureRequest) -> Planner:
+    """Each of Hive Gateway's query planners in turn: a test that takes `federation` (or
+    `planner`) runs once with each. A test limits them with
+    `@pytest.mark.parametrize("planner", [...])`, e.g. to mark a planner's bug xfail."""
+    chosen: Planner = request.param
+    return chosen
+
+
 @pytest.fixture
 async def federation(
-    emulator_server: EmulatorServer, node: NodeTools, tmp_path: Path
+    emulator_server: EmulatorServer, node: NodeTools, tmp_path: Path, planner: Planner
 ) -> AsyncIterator[Federation]:
-    """switchboard and the demo CRM, composed by Apollo's composer, behind Hive Gateway.
-    For other CRM data, settings or composer, use `serve_federation` in the test."""
-    async with serve_federation(emulator_server, node, tmp_path) as federation:
+    """switchboard and the demo CRM, composed by Apollo's composer, behind Hive Gateway
+    planning with `planner`. For other CRM data, settings or composer, use
+    `serve_federation` in the test."""
+    async with serve_federation(emulator_server, node, tmp_path, planner=planner) as federation:
         yield federation
 
 

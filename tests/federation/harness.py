@@ -13,7 +13,14 @@ the test's event loop, keep answering while Node works.
         async with federation.router_websocket() as ws:  # graphql-transport-ws to the router
             async for payload in ws.subscribe("subscription { ... }"): ...
 
-(the `federation` fixture is that block with the demo CRM and Apollo's supergraph).
+(the `federation` fixture is that block with the demo CRM and Apollo's supergraph, once per
+query planner: `planner="js"` or `planner="rust"`).
+
+Query planners: Hive Gateway plans with its JavaScript planner unless started with
+`--hive-router-runtime`, which loads @graphql-hive/router-runtime (the Rust planner of Hive
+Router, as a native addon). Without that package the gateway only warns and plans in
+JavaScript, so for "rust" the harness checks the gateway's log and fails rather than test
+the wrong planner.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ NODE_MODULES = FEDERATION_DIR / "node_modules"
 COMPOSE_SCRIPT = FEDERATION_DIR / "compose.mjs"
 GATEWAY_CONFIG = FEDERATION_DIR / "gateway.config.ts"
 HIVE_GATEWAY_BIN = NODE_MODULES / "@graphql-hive" / "gateway" / "dist" / "bin.js"
+ROUTER_RUNTIME = NODE_MODULES / "@graphql-hive" / "router-runtime"
 # switchboard's exported SDL: the contract a supergraph is composed from (a test in
 # tests/graphql checks that it equals the code's).
 SWITCHBOARD_SDL = REPO_DIR / "schema.graphql"
@@ -100,6 +108,7 @@ def packages_missing() -> str | None:
         NODE_MODULES / "@apollo" / "composition",
         NODE_MODULES / "@theguild" / "federation-composition",
         HIVE_GATEWAY_BIN,
+        ROUTER_RUNTIME,
     ):
         if not needed.exists():
             return (
@@ -205,6 +214,16 @@ def vendor_fetches(control: EmulatorControl) -> Counter[str]:
 
 # -- Hive Gateway --------------------------------------------------------------------------
 
+# Hive Gateway's query planners: "js" (its default runtime, which plans by schema stitching
+# with @graphql-tools/federation) and "rust" (@graphql-hive/router-runtime, turned on by
+# `--hive-router-runtime`).
+Planner = Literal["js", "rust"]
+PLANNERS: tuple[Planner, ...] = ("js", "rust")
+# What Hive Gateway 2.15 logs when `--hive-router-runtime` is given, and when the package
+# then fails to load (it carries on with the JavaScript planner).
+RUST_PLANNER_ON = "Using Hive Router Runtime"
+RUST_PLANNER_MISSING = "Could not load the @graphql-hive/router-runtime package"
+
 
 def free_port() -> int:
     """A port free on 127.0.0.1 right now (the OS picks it: bind port 0)."""
@@ -222,6 +241,7 @@ class Router:
     client: GraphQLClient
     log_file: Path
     pid: int
+    planner: Planner
 
     @property
     def url(self) -> str:
@@ -251,11 +271,12 @@ class Router:
 
 @asynccontextmanager
 async def run_hive_gateway(
-    tools: NodeTools, supergraph_sdl: str, workdir: Path
+    tools: NodeTools, supergraph_sdl: str, workdir: Path, *, planner: Planner = "js"
 ) -> AsyncIterator[Router]:
-    """`hive-gateway supergraph` on a free port with gateway.config.ts, until the block ends.
-    Ready when `/readiness` answers 200; stopped (SIGTERM, then SIGKILL) whatever happens.
-    If the block fails, its log is printed (pytest shows it with the failure)."""
+    """`hive-gateway supergraph` on a free port with gateway.config.ts and `planner`, until
+    the block ends. Ready when `/readiness` answers 200; stopped (SIGTERM, then SIGKILL)
+    whatever happens. If the block fails, its log is printed (pytest shows it with the
+    failure)."""
     supergraph_file = workdir / "supergraph.graphql"
     supergraph_file.write_text(supergraph_sdl)
     log_file = workdir / "hive-gateway.log"
@@ -263,9 +284,10 @@ async def run_hive_gateway(
         for attempt in range(1, GATEWAY_START_ATTEMPTS + 1):
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
-            process = await _start_hive_gateway(tools, supergraph_file, port, log_file)
+            process = await _start_hive_gateway(tools, supergraph_file, port, log_file, planner)
             try:
                 await _wait_ready(process, f"{base_url}/readiness", session, log_file)
+                await _check_planner(planner, log_file)
                 break
             except _PortTaken:
                 await _stop(process)
@@ -276,7 +298,7 @@ async def run_hive_gateway(
                 raise
         try:
             client = GraphQLClient(session, f"{base_url}/graphql")
-            yield Router(base_url, client, log_file, process.pid)
+            yield Router(base_url, client, log_file, process.pid, planner)
         except Exception:
             print(f"hive-gateway log ({log_file}):\n{log_file.read_text(errors='replace')}")
             raise
@@ -285,8 +307,12 @@ async def run_hive_gateway(
 
 
 async def _start_hive_gateway(
-    tools: NodeTools, supergraph_file: Path, port: int, log_file: Path
+    tools: NodeTools, supergraph_file: Path, port: int, log_file: Path, planner: Planner
 ) -> asyncio.subprocess.Process:
+    # HIVE_ROUTER_RUNTIME in the caller's environment would turn the Rust planner on too:
+    # the flag alone decides.
+    env = {k: v for k, v in os.environ.items() if k != "HIVE_ROUTER_RUNTIME"}
+    planner_args = ["--hive-router-runtime"] if planner == "rust" else []
     with log_file.open("wb") as log:
         return await asyncio.create_subprocess_exec(
             tools.node,
@@ -299,11 +325,12 @@ async def _start_hive_gateway(
             str(port),
             "--config-path",
             str(GATEWAY_CONFIG),
+            *planner_args,
             cwd=FEDERATION_DIR,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "NO_COLOR": "1"},
+            env={**env, "NO_COLOR": "1"},
             # Its own process group, so that stopping it reaches anything it forks.
             start_new_session=True,
         )
@@ -340,6 +367,14 @@ async def _wait_ready(
         raise RuntimeError(
             f"hive-gateway not ready after {GATEWAY_START_TIMEOUT} s:\n{log}"
         ) from None
+
+
+async def _check_planner(planner: Planner, log_file: Path) -> None:
+    """Fails unless the ready gateway plans with `planner` (it logs both before listening)."""
+    log = await asyncio.to_thread(log_file.read_text, errors="replace")
+    rust = RUST_PLANNER_ON in log and RUST_PLANNER_MISSING not in log
+    if rust != (planner == "rust"):
+        raise RuntimeError(f"hive-gateway is not running the {planner} query planner:\n{log}")
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -453,22 +488,28 @@ async def serve_federation(
     *,
     crm_data: CrmData = DEMO_CRM,
     composer: Literal["apollo", "guild"] = "apollo",
+    planner: Planner = "js",
+    crm_name: str = "crm",
     **switchboard_overrides: Any,
 ) -> AsyncIterator[Federation]:
     """switchboard (settings `switchboard_overrides`) over the emulators and a CRM over
-    `crm_data`, composed with their live URLs by `composer` ("apollo" or "guild"), behind
-    Hive Gateway; all stopped when the block ends."""
+    `crm_data`, composed with their live URLs by `composer` ("apollo" or "guild") under
+    the subgraph names "switchboard" and `crm_name`, behind Hive Gateway planning with
+    `planner`; all stopped when the block ends. (gateway.config.ts knows switchboard by
+    its name, so only the CRM's can change.)"""
     async with (
         serve_gateway(emulator_server, **switchboard_overrides) as switchboard,
         serve_asgi(crm_app(crm_data)) as crm_base_url,
     ):
         subgraphs = [
             Subgraph("switchboard", switchboard.client.url, switchboard_sdl()),
-            Subgraph("crm", f"{crm_base_url}/graphql", crm_sdl()),
+            Subgraph(crm_name, f"{crm_base_url}/graphql", crm_sdl()),
         ]
         compositions = await compose(tools, subgraphs, workdir)
         chosen = compositions.apollo if composer == "apollo" else compositions.guild
         assert chosen.errors == (), chosen.errors
         assert chosen.supergraph_sdl is not None
-        async with run_hive_gateway(tools, chosen.supergraph_sdl, workdir) as router:
+        async with run_hive_gateway(
+            tools, chosen.supergraph_sdl, workdir, planner=planner
+        ) as router:
             yield Federation(router, switchboard, crm_base_url, emulator_server, compositions)

@@ -3,7 +3,7 @@ README's "Front ends" says so; these tests keep it true): websockets
 (graphql-transport-ws, test_router.py) and SSE work; Apollo Client's multipart
 subscriptions are refused with 406 by @graphql-hive/gateway 2.15 (its Accept answer
 lists only text/event-stream). If the 406 test fails, the gateway learned multipart:
-update the README."""
+update the README. Both of Hive Gateway's query planners (`planner`) behave the same."""
 
 from __future__ import annotations
 

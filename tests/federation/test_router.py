@@ -1,9 +1,11 @@
 """switchboard behind a real router: Hive Gateway on the supergraph composed from the live
-switchboard and the live CRM subgraph, joining them both ways, batching `_entities`."""
+switchboard and the live CRM subgraph, joining them both ways, batching `_entities`; each
+test once with each of Hive Gateway's query planners (JavaScript and Rust, `planner`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -11,7 +13,13 @@ from app.calls import Vendor
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.federation.crm import AgentRecord, CrmData
-from tests.federation.harness import Federation, NodeTools, serve_federation, vendor_fetches
+from tests.federation.harness import (
+    Federation,
+    NodeTools,
+    Planner,
+    serve_federation,
+    vendor_fetches,
+)
 
 GENESYS_ID = DEMO_IDS[Vendor.GENESYS]
 VOIPNOW_ID = DEMO_IDS[Vendor.VOIPNOW]
@@ -21,9 +29,68 @@ AGENTS_WITH_CALLS = """{
   agents {
     extension
     name
-    activeCalls { __typename id state ... on GenesysCall { connId } }
+    activeCalls { __typename id state }
   }
 }"""
+
+# A field only GenesysCall has, on the calls the CRM returns: the router must learn each
+# call's type from switchboard (the CRM's `Call` is an @interfaceObject, it knows no types).
+AGENTS_WITH_VENDOR_FIELDS = """{
+  agents {
+    extension
+    activeCalls {
+      __typename
+      id
+      ... on GenesysCall { connId }
+      ... on VoipNowCall { views { extension } }
+    }
+  }
+}"""
+AGENTS_WITH_VENDOR_FIELDS_DATA = {
+    "agents": [
+        {
+            "extension": "15001",
+            "activeCalls": [
+                {"__typename": "GenesysCall", "id": GENESYS_ID, "connId": "0071027198180020"}
+            ],
+        },
+        {
+            "extension": "0003*210",
+            "activeCalls": [
+                {
+                    "__typename": "VoipNowCall",
+                    "id": VOIPNOW_ID,
+                    "views": [{"extension": "0003*210"}, {"extension": "0003*024"}],
+                }
+            ],
+        },
+    ]
+}
+
+# Hive Gateway's Rust planner (@graphql-hive/router-runtime 1.4.23, i.e.
+# @graphql-hive/router-query-planner 0.0.38) cannot plan AGENTS_WITH_VENDOR_FIELDS when the
+# subgraph with the @interfaceObject (here "crm") sorts before the one defining the
+# interface ("switchboard"): "No paths found for selection item: connId". Strict: the day
+# an upgrade plans it, these fail; then drop the mark and the README's caveat.
+RUST_PLANNER_INTERFACE_OBJECT_BUG = pytest.mark.parametrize(
+    "planner",
+    [
+        "js",
+        pytest.param(
+            "rust",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=AssertionError,
+                reason=(
+                    "graphql-hive/router query planner 0.0.38: 'No paths found for selection "
+                    "item: connId' for a concrete type's field behind @interfaceObject Call "
+                    "when the @interfaceObject subgraph's name sorts first; no upstream issue "
+                    "found (README, Behind a router)"
+                ),
+            ),
+        ),
+    ],
+)
 
 CALL_WITH_CRM_FIELDS = """query($id: ID!) {
   call(id: $id) { __typename id state crmNote agent { extension name } }
@@ -38,14 +105,7 @@ async def test_router_joins_agents_to_their_switchboard_calls(federation: Federa
         {
             "extension": "15001",
             "name": "Grace Genesys",
-            "activeCalls": [
-                {
-                    "__typename": "GenesysCall",
-                    "id": GENESYS_ID,
-                    "state": "CONNECTED",
-                    "connId": "0071027198180020",
-                }
-            ],
+            "activeCalls": [{"__typename": "GenesysCall", "id": GENESYS_ID, "state": "CONNECTED"}],
         },
         {
             "extension": "0003*210",
@@ -53,6 +113,31 @@ async def test_router_joins_agents_to_their_switchboard_calls(federation: Federa
             "activeCalls": [{"__typename": "VoipNowCall", "id": VOIPNOW_ID, "state": "CONNECTED"}],
         },
     ]
+
+
+@RUST_PLANNER_INTERFACE_OBJECT_BUG
+async def test_router_reaches_vendor_fields_of_the_calls_the_crm_returns(
+    federation: Federation,
+) -> None:
+    body = await federation.router.execute(AGENTS_WITH_VENDOR_FIELDS)
+    assert body == {"data": AGENTS_WITH_VENDOR_FIELDS_DATA}
+
+
+@pytest.mark.parametrize("composer", ["apollo", "guild"])
+async def test_router_reaches_vendor_fields_when_switchboard_sorts_first(
+    emulator_server: EmulatorServer,
+    node: NodeTools,
+    tmp_path: Path,
+    planner: Planner,
+    composer: Literal["apollo", "guild"],
+) -> None:
+    # The Rust planner's workaround (README): a CRM subgraph named to sort after
+    # "switchboard" (any such name; "zcrm" here). Both planners, both composers.
+    async with serve_federation(
+        emulator_server, node, tmp_path, planner=planner, composer=composer, crm_name="zcrm"
+    ) as federation:
+        body = await federation.router.execute(AGENTS_WITH_VENDOR_FIELDS)
+        assert body == {"data": AGENTS_WITH_VENDOR_FIELDS_DATA}
 
 
 async def test_router_adds_crm_fields_to_a_switchboard_call(federation: Federation) -> None:
@@ -124,6 +209,7 @@ async def test_router_batches_fifty_call_references_into_one_fetch_per_call(
     emulator_server: EmulatorServer,
     node: NodeTools,
     tmp_path: Path,
+    planner: Planner,
     distinct_calls: list[str],
     fifty_calls: list[str],
 ) -> None:
@@ -135,7 +221,9 @@ async def test_router_batches_fifty_call_references_into_one_fetch_per_call(
             AgentRecord("many", "Busy Agent", tuple(fifty_calls)),
         )
     )
-    async with serve_federation(emulator_server, node, tmp_path, crm_data=crm) as federation:
+    async with serve_federation(
+        emulator_server, node, tmp_path, crm_data=crm, planner=planner
+    ) as federation:
         control = federation.emulator.control
         for extension, references, states, fetches in (
             # Hive Gateway sends the distinct references only (10), in one `_entities`
@@ -161,16 +249,18 @@ async def test_router_batches_fifty_call_references_into_one_fetch_per_call(
             assert vendor_fetches(control) == fetches, extension
 
 
+@RUST_PLANNER_INTERFACE_OBJECT_BUG
 async def test_router_serves_the_guild_supergraph_too(
-    emulator_server: EmulatorServer, node: NodeTools, tmp_path: Path
+    emulator_server: EmulatorServer, node: NodeTools, tmp_path: Path, planner: Planner
 ) -> None:
-    async with serve_federation(emulator_server, node, tmp_path, composer="guild") as federation:
+    async with serve_federation(
+        emulator_server, node, tmp_path, composer="guild", planner=planner
+    ) as federation:
         body = await federation.router.execute(CALL_WITH_CRM_FIELDS, {"id": GENESYS_ID})
         assert "errors" not in body, body
         assert body["data"]["call"]["agent"] == {"extension": "15001", "name": "Grace Genesys"}
-        body = await federation.router.execute(AGENTS_WITH_CALLS)
-        assert "errors" not in body, body
-        assert body["data"]["agents"][0]["activeCalls"][0]["connId"] == "0071027198180020"
+        body = await federation.router.execute(AGENTS_WITH_VENDOR_FIELDS)
+        assert body == {"data": AGENTS_WITH_VENDOR_FIELDS_DATA}
 
 
 async def test_router_websocket_answers_operations(federation: Federation) -> None:
