@@ -18,12 +18,9 @@ the size cap (413), a subscription (400: they belong to the websocket endpoint).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -33,20 +30,18 @@ from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.exceptions import MissingQueryError
-from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import tracing
 from app.auth.authenticator import Authenticator, credential_of_headers
 from app.auth.principal import EVERYONE, NOBODY, Principal
-from app.errors import BAD_USER_INPUT, INTERNAL_SERVER_ERROR, BadUserInput, Unauthenticated
+from app.errors import INTERNAL_SERVER_ERROR, BadUserInput, Unauthenticated
 from app.graphql.context import Context
+from app.graphql.http_operations import Answer, HttpOperations, send_answer
 from app.graphql.json_input import decode, too_deep
-from app.graphql.observe import RequestObservation, operation_name_of
-from app.graphql.persisted import PersistedQueries, Refused, error_body
-from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
+from app.graphql.observe import RequestObservation
+from app.graphql.persisted import PersistedQueries, Refused
+from app.graphql.schema import SwitchboardSchema
 from app.graphql.wire import (
-    GRAPHQL_RESPONSE_JSON,
     NO_CREDENTIAL,
     BodySizeLimit,
     graphql_error_response,
@@ -123,21 +118,13 @@ class GraphQLApp(GraphQL[Context, None]):
         return HTMLResponse(self._ide_html)
 
 
-# Made once: json.dumps with `separators` builds a new encoder every call.
-_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
-
-
 class GraphQLEndpoint:
     """`/graphql` over HTTP. The common request — POST with a JSON body — goes straight to
     `schema.execute` (the view's generic request handling cost as much CPU as executing
     the query itself); anything else goes to Strawberry's view.
 
-    A POST body may also be a JSON array of operations (batching, as Apollo's
-    BatchHttpLink sends): at most `max_batch`, answered by an array in the same order,
-    each entry checked like a single request (persisted queries, the safelist, the
-    credential rule) before any of them runs, then all run at once with one context —
-    one principal per request, so the request's loaders batch vendor reads across its
-    operations."""
+    A POST body may also be a JSON array of operations (batching:
+    app/graphql/http_operations.py)."""
 
     def __init__(
         self,
@@ -159,12 +146,12 @@ class GraphQLEndpoint:
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
         self.max_json_depth = schema.max_json_depth
-        self.max_batch = max_batch
         self.persisted = persisted or PersistedQueries(
             MemoryPersistedQueries(1000), schema.operations
         )
         # Safelist mode looks at every document; otherwise only requests with extensions.
         self._every_document = self.persisted.safelist is not None
+        self.operations = HttpOperations(schema, self.persisted, max_batch=max_batch)
         self.view = BodySizeLimit(GraphQLApp(schema, context, graphiql=graphiql), max_body_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -305,15 +292,17 @@ class GraphQLEndpoint:
             )
             return
         if isinstance(request, list):
-            await self._batch(scope, receive, observed, principal, request, media_type)
+            await self.operations.batch(
+                scope, receive, observed, principal, self.context, request, media_type
+            )
             return
         if not isinstance(request, dict):
             refusal = "Unable to parse request body as JSON"
             await graphql_error_response(refusal, 400, media_type=media_type)(scope, receive, send)
             return
-        operation = await self._operation(request)
-        if isinstance(operation, _Answer):
-            await _send_json(send, operation, media_type)
+        operation = await self.operations.read(request)
+        if isinstance(operation, Answer):
+            await send_answer(send, operation, media_type)
             return
         if (
             principal is NOBODY
@@ -323,160 +312,12 @@ class GraphQLEndpoint:
                 scope, receive, send
             )
             return
-        answer = await self._execute(operation, self.context(principal), media_type)
+        answer = await self.operations.execute(operation, self.context(principal), media_type)
         observed.operation_type = answer.operation_type
         observed.operation_name = answer.operation_name
         if answer.codes:
             observed.codes = answer.codes
-        await _send_json(send, answer, media_type)
-
-    async def _operation(self, request: object) -> _Operation | _Answer:
-        """One request object made an operation to run, or the answer refusing it."""
-        if not isinstance(request, dict):
-            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
-        query, variables, name = (
-            request.get("query"),
-            request.get("variables"),
-            request.get("operationName"),
-        )
-        if not (variables is None or isinstance(variables, dict)) or not (
-            name is None or isinstance(name, str)
-        ):
-            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
-        extensions = request.get("extensions")
-        if extensions is not None or self._every_document:
-            try:
-                query = await self.persisted.document(query, extensions, name)
-            except Refused as refused:
-                return _Answer(refused.status, error_body(refused.error), refused.headers)
-        if not isinstance(query, str):
-            return _refusal("Expected a JSON object with a string `query`, object `variables`.")
-        return _Operation(query, variables, name)
-
-    async def _execute(self, operation: _Operation, context: Context, media_type: bytes) -> _Answer:
-        query, name = operation.query, operation.name
-        try:
-            result = await self.schema.execute(
-                query,
-                variable_values=operation.variables,
-                context_value=context,
-                operation_name=name,
-                allowed_operation_types=QUERIES_AND_MUTATIONS,
-            )
-        except MissingQueryError:
-            return _refusal("The query is empty.")
-        except InvalidOperationTypeError as refused:
-            refusal = refused.as_http_error_reason("POST") + "; use the websocket endpoint"
-            return _refusal(refusal)
-        prepared = self.schema.operations.get(query, name)  # cached: one dictionary lookup
-        answer = _Answer(200, {"data": result.data})
-        if prepared.operation_type is not None:
-            answer.operation_type = prepared.operation_type.value
-        answer.operation_name = name or operation_name_of(prepared.document)
-        if result.errors:
-            answer.body["errors"] = [error.formatted for error in result.errors]
-            answer.codes = [
-                str((error.extensions or {}).get("code", INTERNAL_SERVER_ERROR))
-                for error in result.errors
-            ]
-        if result.extensions:
-            answer.body["extensions"] = result.extensions
-        if prepared.document is None and media_type is GRAPHQL_RESPONSE_JSON:
-            # Refused before execution (parse, validation, limits): the spec's request
-            # error — no `data` entry, 4xx. application/json keeps 200 and `data: null`.
-            answer.status = 400
-            del answer.body["data"]
-        return answer
-
-    async def _batch(
-        self,
-        scope: Scope,
-        receive: Receive,
-        observed: RequestObservation,
-        principal: Principal,
-        requests: list[Any],
-        media_type: bytes,
-    ) -> None:
-        send = observed.send
-        if not requests or len(requests) > self.max_batch:
-            refusal = (
-                f"A batch of {len(requests)} operations: at most {self.max_batch} per request "
-                "(SWITCHBOARD_MAX_BATCH)."
-                if requests
-                else "An empty batch: send at least one operation."
-            )
-            await graphql_error_response(refusal, 400, media_type=media_type)(scope, receive, send)
-            return
-        entries = await asyncio.gather(*(self._operation(request) for request in requests))
-        if principal is NOBODY and any(
-            isinstance(entry, _Operation)
-            and not self.schema.operations.get(entry.query, entry.name).anonymous
-            for entry in entries
-        ):
-            # One credential per request: without one, nothing of the batch runs.
-            await unauthenticated_response(Unauthenticated(NO_CREDENTIAL), media_type)(
-                scope, receive, send
-            )
-            return
-        context = self.context(principal)
-
-        async def answered(entry: _Operation | _Answer) -> _Answer:
-            if isinstance(entry, _Answer):
-                return entry
-            return await self._execute(entry, context, media_type)
-
-        answers = await asyncio.gather(*(answered(entry) for entry in entries))
-        observed.operation_type = next((a.operation_type for a in answers if a.operation_type), "")
-        observed.operation_name = ",".join(a.operation_name for a in answers if a.operation_name)
-        observed.codes = [code for answer in answers for code in answer.codes]
-        payload = b"[" + b",".join(_COMPACT_JSON.encode(a.body).encode() for a in answers) + b"]"
-        await _send_payload(send, 200, payload, media_type)
-
-
-@dataclass(slots=True)
-class _Operation:
-    query: str
-    variables: dict[str, Any] | None
-    name: str | None
-
-
-@dataclass(slots=True)
-class _Answer:
-    """One operation's answer: its HTTP status (a batch answers 200 whatever its
-    entries'), JSON body, extra headers, and what the access log records of it."""
-
-    status: int
-    body: dict[str, Any]
-    headers: Mapping[str, str] = field(default_factory=dict)
-    operation_type: str = ""
-    operation_name: str | None = None
-    codes: list[str] = field(default_factory=list)
-
-
-def _refusal(message: str) -> _Answer:
-    return _Answer(400, {"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]})
-
-
-async def _send_json(send: Send, answer: _Answer, media_type: bytes) -> None:
-    payload = _COMPACT_JSON.encode(answer.body).encode()
-    await _send_payload(send, answer.status, payload, media_type, answer.headers)
-
-
-async def _send_payload(
-    send: Send,
-    status: int,
-    payload: bytes,
-    media_type: bytes,
-    headers: Mapping[str, str] | None = None,
-) -> None:
-    raw_headers = [
-        (b"content-type", media_type),
-        (b"content-length", str(len(payload)).encode()),
-    ]
-    if headers:
-        raw_headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
+        await send_answer(send, answer, media_type)
 
 
 def _deep_parameters(scope: Scope, max_depth: int) -> BadUserInput | None:
