@@ -162,6 +162,29 @@ async def test_a_change_made_through_the_api_appears_without_reload(
         assert_loopback_only(page)
 
 
+def stat_cell(vendor: str, state: str) -> str:
+    return (
+        f"document.querySelector('#stats tr[data-vendor={json.dumps(vendor)}] "
+        f"td[data-state={json.dumps(state)}]')?.textContent"
+    )
+
+
+async def test_the_live_counts_follow_a_hold(chromium: Browser, gateway: Gateway) -> None:
+    async with chromium.page() as page:
+        await open_wallboard(page, gateway.url)
+        # callStats: the demo calls, one connected call each for Genesys and VoipNow.
+        await page.wait_for(f"{stat_cell('GENESYS', 'CONNECTED')} === '1'", timeout=5)
+        assert await page.evaluate(stat_cell("VOIPNOW", "CONNECTED")) == "1"
+        assert await page.evaluate(stat_cell("GENESYS", "HELD")) == "0"
+        answer = await gateway.client.execute(HOLD, {"id": GENESYS})
+        assert answer["data"]["holdCall"]["state"] == "HELD"
+        await page.wait_for(f"{stat_cell('GENESYS', 'HELD')} === '1'", timeout=5)
+        assert await page.evaluate(stat_cell("GENESYS", "CONNECTED")) == "0"
+        held = await page.evaluate("document.querySelector('#stats [data-stat=held]').textContent")
+        assert held.startswith("longest held 0:0")
+        assert_loopback_only(page)
+
+
 async def test_a_refused_command_shows_its_code(chromium: Browser, gateway: Gateway) -> None:
     async with chromium.page() as page:
         await open_wallboard(page, gateway.url)

@@ -62,14 +62,16 @@ export class Board {
     this.put(call, sameState ? known.since : Date.now(), sameState ? known.sinceKnown : false);
   }
 
-  // A callEvents event: the state began at event.at.
+  // A callEvents event: the state began at event.at — unless the event is switchboard
+  // seeing the call for the first time (no previousState): then it began no later.
   event(event) {
     const at = Date.parse(event.at);
     const known = this.entries.get(event.callId);
     if (known && known.call.state === event.state) {
       this.put(event.call, known.since, known.sinceKnown);
     } else {
-      this.put(event.call, Number.isNaN(at) ? Date.now() : at, !Number.isNaN(at));
+      const entered = !Number.isNaN(at) && event.previousState != null;
+      this.put(event.call, Number.isNaN(at) ? Date.now() : at, entered);
     }
   }
 

@@ -4,7 +4,7 @@
 import { AUTH_CLOSE_CODES, backoff, connect, execute, failureOf, token } from "./api.js";
 import { Board } from "./board.js";
 import { ACTIVE_CALLS, CALL_EVENTS, LIST_VENDORS, commandDocument } from "./operations.js";
-import { loadStats } from "./stats.js";
+import { followStats } from "./stats.js";
 
 const $ = (selector) => document.querySelector(selector);
 const status = $("#status");
@@ -76,6 +76,7 @@ async function loadActiveCalls() {
 
 let client = null;
 let subscriptionAttempt = 0;
+let stopStats = () => {};
 
 function subscribe() {
   // A client replaced meanwhile (a new token) has its own subscription: this one stops.
@@ -109,6 +110,7 @@ function subscribe() {
 }
 
 function start() {
+  stopStats();
   if (client) client.dispose();
   setStatus("connecting", "connecting…");
   client = connect({
@@ -116,7 +118,6 @@ function start() {
       setStatus("live", "live");
       // Resume: whatever changed while disconnected is in the lists now.
       loadActiveCalls();
-      loadStats(execute, $("#stats"));
     },
     onClosed: (event, unauthorized) => {
       if (unauthorized) askForToken();
@@ -124,6 +125,7 @@ function start() {
     },
   });
   subscribe();
+  stopStats = followStats(client, $("#stats"), showError, backoff);
 }
 
 tokenForm.addEventListener("submit", (event) => {
