@@ -180,6 +180,10 @@ class LiveSection:
     long_poll: float = 20.0
     watch_grace: float = 5.0
     lease_ttl: float = 5.0
+    # How long, and how many, call events are kept for callEvents(after:) to replay
+    # (app/live/event_log.py); an older cursor gets a RESYNC event.
+    event_retention: float = 300.0
+    event_retention_count: int = 10000
 
 
 @dataclass(frozen=True)

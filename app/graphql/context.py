@@ -20,7 +20,7 @@ from app.calls import CallId, CallSnapshot, Vendor, VerbaCall
 from app.config import Settings
 from app.errors import Forbidden
 from app.graphql.loaders import CallByNativeIdLoader, RecordingByExtensionLoader
-from app.live.watcher import Watcher
+from app.live.api import Live
 
 
 @dataclass
@@ -28,12 +28,16 @@ class Context:
     adapters: Adapters
     settings: Settings
     control: CallControl
-    live: Watcher
+    live: Live
     principal: Principal = EVERYONE
     placed: PlacedCalls = field(default_factory=MemoryPlacedCalls)
     rate: CommandRate = field(default_factory=Unlimited)
     # The websocket `connection_init` payload; {} over HTTP.
     connection_params: dict[str, Any] = field(default_factory=dict)
+    # callEvents resumes after this cursor when `after` is not given (SSE: Last-Event-ID).
+    last_event_id: str | None = None
+    # The cursor of the callEvents event being delivered (SSE writes it as `id:`).
+    delivered_cursor: str | None = None
     _call_loaders: dict[Vendor, CallByNativeIdLoader] = field(default_factory=dict)
     _recording_loader: RecordingByExtensionLoader | None = None
 

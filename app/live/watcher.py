@@ -5,8 +5,10 @@ A call is watched while anyone follows it (and for a grace period after the last
 left). Its observer runs only while this instance holds the call's lease, so exactly one
 instance polls it; if that instance dies, another takes the lease over within its TTL.
 Push vendors (Genesys CometD) feed one stream per vendor instead of polling, under a
-lease of their own. Every change is published once to the bus: on the call's channel
-and on the channel of all calls.
+lease of their own. Every change is published once: numbered (app/live/versions.py),
+appended to the event log (app/live/event_log.py) for its cursor, then put on the bus on
+the call's channel and on the channel of all calls. The watcher keeps the one current
+state per call of this process (`current`), which the live API (app/live/api.py) serves.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import logging
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -28,8 +29,10 @@ from app.adapters import Adapters, LongPolls
 from app.calls import CallId, CallSnapshot, CallState, Vendor
 from app.errors import CallNotFound, SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
-from app.live.codec import CallEvent, decode_event, encode_event
+from app.live.codec import CallEvent, encode_event
+from app.live.event_log import EventLog, MemoryEventLog
 from app.live.leases import Leases
+from app.live.versions import MemoryVersions, Versions
 from app.metrics import OBSERVER_RESTARTS, Sample
 
 logger = logging.getLogger("switchboard.live")
@@ -62,10 +65,14 @@ class Watcher:
         restart_backoff: float = 0.5,
         restart_backoff_max: float = 30.0,
         long_poll: float = 0.0,
+        versions: Versions | None = None,
+        log: EventLog | None = None,
     ) -> None:
         self.adapters = adapters
         self.bus = bus
         self.leases = leases
+        self.versions: Versions = versions or MemoryVersions()
+        self.log: EventLog = log or MemoryEventLog()
         self.poll_interval = poll_interval
         self.grace = grace
         self.lease_ttl = lease_ttl
@@ -77,6 +84,9 @@ class Watcher:
         # The last state published (or seen on the bus) per call: events only on change.
         self._known: collections.OrderedDict[CallId, CallSnapshot] = collections.OrderedDict()
         self._known_limit = known_limit
+        # Publishing one call's change awaits (version, log, bus): one at a time per call,
+        # so that its versions and cursors go out in the order of its states.
+        self._publishing: dict[CallId, _Turns] = {}
         self.leased: set[str] = set()  # leases this instance holds and observes under
         self.restart_backoff = restart_backoff
         self.long_poll = long_poll  # seconds a long-polling vendor may hold a read; 0: off
@@ -155,34 +165,91 @@ class Watcher:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def publish(self, snapshot: CallSnapshot, before: CallSnapshot | None = None) -> None:
-        """Publish `snapshot` if its state is news. Mutations call this too, with the call
-        as it was `before`, for a call nobody watched yet."""
-        if before is not None:
-            self._known.setdefault(before.call_id, before)
-        event = self._remember(snapshot)
-        if event is None:
-            return
-        text = encode_event(event)
-        await self.bus.publish(call_channel(snapshot.call_id), text)
-        await self.bus.publish(ALL_CALLS, text)
+    def known(self) -> list[CallSnapshot]:
+        """Every call's current state known here, least recently changed first."""
+        return list(self._known.values())
 
-    def _remember(self, snapshot: CallSnapshot) -> CallEvent | None:
+    def current(self, call_id: CallId) -> CallSnapshot | None:
+        """The call's last state published here or heard of on the bus (None: unknown)."""
+        return self._known.get(call_id)
+
+    async def publish(
+        self, snapshot: CallSnapshot, before: CallSnapshot | None = None
+    ) -> CallSnapshot:
+        """Publish `snapshot` if its state is news; the call as now known, with its
+        version. Mutations call this too, with the call as it was `before`, for a call
+        nobody watched yet."""
         call_id = snapshot.call_id
-        before = self._known.get(call_id)
+        async with self._turn(call_id):
+            if before is not None:
+                self._known.setdefault(call_id, before)
+            known = self._known.get(call_id)
+            if known is not None and known.state is snapshot.state:
+                # No news: the fresher details, under the state's version and first sight.
+                current = dataclasses.replace(
+                    snapshot, version=known.version, observed_at=known.observed_at
+                )
+                self._keep(current)
+                return current
+            floor = known.version if known else 0
+            numbered = await self.versions.next(call_id, snapshot.state, floor)
+            current = dataclasses.replace(
+                snapshot, version=numbered.version, observed_at=numbered.observed_at
+            )
+            self._keep(current)
+            if not numbered.new:
+                # Another instance published this state already (we had not heard of it):
+                # its version, and no event of ours.
+                return current
+            event = CallEvent(current, known.state if known else None, numbered.observed_at)
+            try:
+                event = dataclasses.replace(event, cursor=await self.log.append(event))
+            except Exception:  # the log is a convenience; the event itself must go out
+                logger.warning("could not log the event of %s", call_id, exc_info=True)
+            text = encode_event(event)
+            await self.bus.publish(call_channel(call_id), text)
+            await self.bus.publish(ALL_CALLS, text)
+            return current
+
+    def _keep(self, snapshot: CallSnapshot) -> None:
+        call_id = snapshot.call_id
         self._known[call_id] = snapshot
         self._known.move_to_end(call_id)
         while len(self._known) > self._known_limit:
             self._known.popitem(last=False)
-        if before is not None and before.state is snapshot.state:
-            return None
-        return CallEvent(snapshot, before.state if before else None, datetime.now(UTC))
 
-    def _learn(self, message: str | Resync) -> None:
-        """What another instance published: remember it so as not to publish it again."""
-        if isinstance(message, str):
-            event = decode_event(message)
-            self._known[event.call_id] = event.call
+    def learn(self, message: CallEvent | Resync) -> None:
+        """What another instance published: remember it so as not to publish it again
+        (an older version than the one known, arriving late, is ignored)."""
+        if isinstance(message, CallEvent):
+            known = self._known.get(message.call_id)
+            if known is None or message.call.version > known.version:
+                self._keep(message.call)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, call_id: CallId) -> AsyncIterator[None]:
+        turns = self._publishing.get(call_id)
+        if turns is None:
+            turns = self._publishing[call_id] = _Turns()
+        turns.waiting += 1
+        try:
+            async with turns.lock:
+                yield
+        finally:
+            turns.waiting -= 1
+            if turns.waiting == 0:
+                del self._publishing[call_id]
+
+    def pushed(self, call_id: CallId) -> bool:
+        """Whether this instance hears of the call's changes by its vendor's push now (its
+        push stream runs here, under the lease, and the call is of interest)."""
+        key = self._observer_key(call_id)
+        if isinstance(key, CallId):
+            return False
+        task = self._observers.get(key)
+        wanted = self._everything > 0 or self._interest[call_id] > 0
+        running = task is not None and not task.done()
+        return wanted and running and f"push:{call_id.vendor.value}" in self.leased
 
     # -- observers ------------------------------------------------------------------------
 
@@ -264,7 +331,7 @@ class Watcher:
 
     async def _learn_from(self, listener: Listener) -> None:
         async for message in listener:
-            self._learn(message)
+            self.learn(message)
 
     async def _while_leased(
         self, lease: str, work: Callable[[], Coroutine[Any, Any, None]]
@@ -293,9 +360,11 @@ class Watcher:
                     return
             finally:
                 self.leased.discard(lease)
-                await _cancel(task)
-                if held:  # done, or stopped: let another instance take over at once
-                    await self.leases.release(lease)
+                try:
+                    await _cancel(task)  # re-raises if we are being cancelled (stopped)
+                finally:
+                    if held:  # done, or stopped: let another instance take over at once
+                        await self.leases.release(lease)
 
     async def _poll_call(self, call_id: CallId) -> None:
         """Poll one call until it ends. Oracle's `hasChanged` only tells about the
@@ -411,5 +480,24 @@ async def _cancel(task: asyncio.Task[None]) -> None:
             task.exception()  # retrieved
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
+    try:
         await task
+    except asyncio.CancelledError:
+        # The task's own cancellation, expected; but if we are being cancelled ourselves
+        # (the instance shutting down while closing an observer), that must go on up, or
+        # the caller would carry on as if never cancelled.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:
+        logger.debug("a cancelled task ended with an error", exc_info=True)
+
+
+class _Turns:
+    """One call's publishing turn, and how many wait for it."""
+
+    __slots__ = ("lock", "waiting")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.waiting = 0
