@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.call_control import CallControl
-from app.calls import Capability, CallState
+from app.calls import CallState, Capability
 from app.errors import VendorTimeout
 from app.live.api import Live
 from app.live.bus import Bus
@@ -75,7 +75,8 @@ async def test_a_hold_nobody_announces_is_confirmed_by_reading(bus: Bus) -> None
         assert held.state is CallState.HELD
         # Published, numbered: what a subscriber gets next.
         current = live.current(switch.call("a"))
-        assert current is not None and (current.state, current.version) == (CallState.HELD, 1)
+        assert current is not None
+        assert (current.state, current.version) == (CallState.HELD, 1)
         retrieved = await control.perform(switch.call("a"), Capability.RETRIEVE)
         assert retrieved.state is CallState.CONNECTED
         assert live.current(switch.call("a")).version == 2  # type: ignore[union-attr]

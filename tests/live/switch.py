@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.adapters import AdapterBase, Adapters, FetchResult
-from app.calls import Capability, CallId, CallSnapshot, CallState, GenesysCall, Vendor
+from app.calls import CallId, CallSnapshot, CallState, Capability, GenesysCall, Vendor
 from app.errors import CallNotFound
 
 HOLDS = {Capability.HOLD: CallState.HELD, Capability.RETRIEVE: CallState.CONNECTED}
@@ -44,4 +44,4 @@ class Switch(AdapterBase):
             self.states[call.call_id.native] = HOLDS.get(operation, CallState.ENDED)
 
     def adapters(self) -> Adapters:
-        return Adapters({Vendor.GENESYS: self}, None)  # type: ignore[dict-item]
+        return Adapters({Vendor.GENESYS: self}, None)

@@ -46,7 +46,7 @@ async def test_events_after_a_cursor_in_order_with_their_cursors(log: EventLog) 
 
 async def test_a_cursor_from_before_the_log_or_after_it_is_unknown(log: EventLog) -> None:
     cursor = await log.append(event("a", CallState.RINGING))
-    ms, seq = parse_cursor(cursor)
+    ms, _seq = parse_cursor(cursor)
     assert await log.after((ms - 60_000, 0)) is None  # before the log began
     assert await log.after((ms + 60_000, 0)) is None  # not one of this log's
 
@@ -57,7 +57,8 @@ async def test_memory_log_keeps_count_events_and_knows_what_it_dropped() -> None
     cursors = [await log.append(event("a", s)) for s in states]
     assert await log.after(parse_cursor(cursors[0])) is None  # its successor was dropped
     kept = await log.after(parse_cursor(cursors[1]))  # the last one dropped: all after kept
-    assert kept is not None and [e.cursor for e in kept] == cursors[2:4]
+    assert kept is not None
+    assert [e.cursor for e in kept] == cursors[2:4]
 
 
 async def test_memory_log_keeps_events_for_the_retention_only() -> None:
@@ -68,7 +69,8 @@ async def test_memory_log_keeps_events_for_the_retention_only() -> None:
     third = await log.append(event("a", CallState.HELD))
     assert await log.after(parse_cursor(first)) is None  # the second is gone
     kept = await log.after(parse_cursor(second))
-    assert kept is not None and [e.cursor for e in kept] == [third]
+    assert kept is not None
+    assert [e.cursor for e in kept] == [third]
 
 
 async def test_redis_log_restarted_empty_makes_every_earlier_cursor_too_old(

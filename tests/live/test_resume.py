@@ -101,13 +101,15 @@ async def test_an_event_subscriber_is_told_to_resync_after_a_redis_restart(
 ) -> None:
     """The restarted Redis has lost the event log: what went by meanwhile cannot be
     replayed, so the subscriber gets RESYNC with the calls as they are."""
-    async with instances(emulator_server, redis_server, count=1) as [gateway]:
-        async with graphql_ws(gateway.url) as ws:
-            await ws.subscribe("e", EVENTS)
-            seen = (await ws.data("e"))["data"]["callEvents"]
-            redis_server.stop()
-            redis_server.start()
-            resync = (await ws.data("e", within=20))["data"]["callEvents"]
-            assert resync["kind"] == "RESYNC"
-            assert [c["id"] for c in resync["calls"]] == [seen["callId"]]
-            assert await events_of(ws, "e") == []
+    async with (
+        instances(emulator_server, redis_server, count=1) as [gateway],
+        graphql_ws(gateway.url) as ws,
+    ):
+        await ws.subscribe("e", EVENTS)
+        seen = (await ws.data("e"))["data"]["callEvents"]
+        redis_server.stop()
+        redis_server.start()
+        resync = (await ws.data("e", within=20))["data"]["callEvents"]
+        assert resync["kind"] == "RESYNC"
+        assert [c["id"] for c in resync["calls"]] == [seen["callId"]]
+        assert await events_of(ws, "e") == []
