@@ -27,6 +27,8 @@ import time
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
+
 from app.errors import BadUserInput
 from app.live.codec import CallEvent, decode_event, encode_event
 from app.live.redis_backend import REDIS_UNREACHABLE, command_client, redacted
@@ -163,7 +165,7 @@ class RedisEventLog:
                 raw = await self._append(
                     keys=[self.key], args=[encode_event(event), self.count, f"{oldest_kept}-0"]
                 )
-        except REDIS_UNREACHABLE as lost:
+        except (*REDIS_UNREACHABLE, RedisError) as lost:
             self._lost("append", lost)
             # The event still goes out where it can; it cannot be replayed. Its cursor is
             # from our clock, so a client resuming from it later gets what was logged.
@@ -182,7 +184,7 @@ class RedisEventLog:
                 entries = await self._redis.xrange(
                     self.key, min=f"({format_cursor(cursor)}", max="+", count=self.count + 1
                 )
-        except REDIS_UNREACHABLE as lost:
+        except (*REDIS_UNREACHABLE, RedisError) as lost:
             self._lost("replay", lost)
             return None  # cannot tell what was missed: the subscriber redraws
         self._back()
@@ -197,7 +199,7 @@ class RedisEventLog:
         try:
             async with asyncio.timeout(self._timeout):
                 info = await self._info()
-        except REDIS_UNREACHABLE as lost:
+        except (*REDIS_UNREACHABLE, RedisError) as lost:
             self._lost("latest", lost)
             return format_cursor(self._cursors.last)
         return NO_CURSOR if info is None else info.get("last-generated-id", NO_CURSOR)

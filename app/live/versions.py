@@ -27,6 +27,8 @@ from datetime import UTC, datetime
 from typing import Final, Protocol
 from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
+
 from app.calls import CallId, CallState
 from app.live.redis_backend import REDIS_UNREACHABLE, command_client, redacted
 
@@ -114,7 +116,7 @@ class RedisVersions:
                     keys=[f"{KEY_PREFIX}{call_id}"],
                     args=[floor, state.value, self._ttl_ms, now.isoformat()],
                 )
-        except REDIS_UNREACHABLE as lost:
+        except (*REDIS_UNREACHABLE, RedisError) as lost:
             if not self._unreachable:
                 self._unreachable = True
                 logger.warning(
