@@ -126,7 +126,8 @@ class MemoryEventLog:
         return [event for at, event in self._events if at > cursor]
 
     async def latest(self) -> str:
-        return format_cursor(self._events[-1][0]) if self._events else NO_CURSOR
+        # Empty: everything after the floor is kept (none), so resuming there is safe.
+        return format_cursor(self._events[-1][0] if self._events else self._floor)
 
     def _trim(self) -> None:
         oldest_kept = int(time.time() * 1000) - round(self.retention * 1000)
@@ -179,7 +180,11 @@ class RedisEventLog:
         try:
             async with asyncio.timeout(self._timeout * 5):
                 info = await self._info()
-                if info is None or _too_old(cursor, info):
+                if info is None:
+                    # No stream: nothing logged since Redis (re)started. Only a cursor
+                    # from before every event (a RESYNC's, when there was none) is safe.
+                    return [] if cursor == (0, 0) else None
+                if _too_old(cursor, info):
                     return None
                 entries = await self._redis.xrange(
                     self.key, min=f"({format_cursor(cursor)}", max="+", count=self.count + 1

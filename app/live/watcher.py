@@ -5,10 +5,9 @@ A call is watched while anyone follows it (and for a grace period after the last
 left). Its observer runs only while this instance holds the call's lease, so exactly one
 instance polls it; if that instance dies, another takes the lease over within its TTL.
 Push vendors (Genesys CometD) feed one stream per vendor instead of polling, under a
-lease of their own. Every change is published once: numbered (app/live/versions.py),
-appended to the event log (app/live/event_log.py) for its cursor, then put on the bus on
-the call's channel and on the channel of all calls. The watcher keeps the one current
-state per call of this process (`current`), which the live API (app/live/api.py) serves.
+lease of their own. Every change is published once (app/live/states.py: numbered,
+logged, then on the bus on the call's channel and on the channel of all calls). The live
+API (app/live/api.py) is the watcher's one client outside app/live.
 """
 
 from __future__ import annotations
@@ -29,9 +28,10 @@ from app.adapters import Adapters, LongPolls
 from app.calls import CallId, CallSnapshot, CallState, Vendor
 from app.errors import CallNotFound, SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
-from app.live.codec import CallEvent, encode_event
+from app.live.codec import CallEvent
 from app.live.event_log import EventLog, MemoryEventLog
 from app.live.leases import Leases
+from app.live.states import CallStates
 from app.live.versions import MemoryVersions, Versions
 from app.metrics import OBSERVER_RESTARTS, Sample
 
@@ -71,8 +71,11 @@ class Watcher:
         self.adapters = adapters
         self.bus = bus
         self.leases = leases
-        self.versions: Versions = versions or MemoryVersions()
         self.log: EventLog = log or MemoryEventLog()
+        # The one current state per call of this process; events only on change.
+        self.states = CallStates(
+            bus, versions or MemoryVersions(), self.log, known_limit=known_limit
+        )
         self.poll_interval = poll_interval
         self.grace = grace
         self.lease_ttl = lease_ttl
@@ -81,12 +84,6 @@ class Watcher:
         # One task per watched call, per push vendor and per list-polled vendor.
         self._observers: dict[object, asyncio.Task[None]] = {}
         self._stops: dict[object, asyncio.TimerHandle] = {}
-        # The last state published (or seen on the bus) per call: events only on change.
-        self._known: collections.OrderedDict[CallId, CallSnapshot] = collections.OrderedDict()
-        self._known_limit = known_limit
-        # Publishing one call's change awaits (version, log, bus): one at a time per call,
-        # so that its versions and cursors go out in the order of its states.
-        self._publishing: dict[CallId, _Turns] = {}
         self.leased: set[str] = set()  # leases this instance holds and observes under
         self.restart_backoff = restart_backoff
         self.long_poll = long_poll  # seconds a long-polling vendor may hold a read; 0: off
@@ -167,78 +164,21 @@ class Watcher:
 
     def known(self) -> list[CallSnapshot]:
         """Every call's current state known here, least recently changed first."""
-        return list(self._known.values())
+        return self.states.known()
 
     def current(self, call_id: CallId) -> CallSnapshot | None:
         """The call's last state published here or heard of on the bus (None: unknown)."""
-        return self._known.get(call_id)
+        return self.states.current(call_id)
 
     async def publish(
         self, snapshot: CallSnapshot, before: CallSnapshot | None = None
     ) -> CallSnapshot:
-        """Publish `snapshot` if its state is news; the call as now known, with its
-        version. Mutations call this too, with the call as it was `before`, for a call
-        nobody watched yet."""
-        call_id = snapshot.call_id
-        async with self._turn(call_id):
-            if before is not None:
-                self._known.setdefault(call_id, before)
-            known = self._known.get(call_id)
-            if known is not None and known.state is snapshot.state:
-                # No news: the fresher details, under the state's version and first sight.
-                current = dataclasses.replace(
-                    snapshot, version=known.version, observed_at=known.observed_at
-                )
-                self._keep(current)
-                return current
-            floor = known.version if known else 0
-            numbered = await self.versions.next(call_id, snapshot.state, floor)
-            current = dataclasses.replace(
-                snapshot, version=numbered.version, observed_at=numbered.observed_at
-            )
-            self._keep(current)
-            if not numbered.new:
-                # Another instance published this state already (we had not heard of it):
-                # its version, and no event of ours.
-                return current
-            event = CallEvent(current, known.state if known else None, numbered.observed_at)
-            try:
-                event = dataclasses.replace(event, cursor=await self.log.append(event))
-            except Exception:  # the log is a convenience; the event itself must go out
-                logger.warning("could not log the event of %s", call_id, exc_info=True)
-            text = encode_event(event)
-            await self.bus.publish(call_channel(call_id), text)
-            await self.bus.publish(ALL_CALLS, text)
-            return current
-
-    def _keep(self, snapshot: CallSnapshot) -> None:
-        call_id = snapshot.call_id
-        self._known[call_id] = snapshot
-        self._known.move_to_end(call_id)
-        while len(self._known) > self._known_limit:
-            self._known.popitem(last=False)
+        """Publish `snapshot` if its state is news (app/live/states.py)."""
+        return await self.states.publish(snapshot, before)
 
     def learn(self, message: CallEvent | Resync) -> None:
-        """What another instance published: remember it so as not to publish it again
-        (an older version than the one known, arriving late, is ignored)."""
-        if isinstance(message, CallEvent):
-            known = self._known.get(message.call_id)
-            if known is None or message.call.version > known.version:
-                self._keep(message.call)
-
-    @contextlib.asynccontextmanager
-    async def _turn(self, call_id: CallId) -> AsyncIterator[None]:
-        turns = self._publishing.get(call_id)
-        if turns is None:
-            turns = self._publishing[call_id] = _Turns()
-        turns.waiting += 1
-        try:
-            async with turns.lock:
-                yield
-        finally:
-            turns.waiting -= 1
-            if turns.waiting == 0:
-                del self._publishing[call_id]
+        """What another instance published (app/live/states.py)."""
+        self.states.learn(message)
 
     def pushed(self, call_id: CallId) -> bool:
         """Whether this instance hears of the call's changes by its vendor's push now (its
@@ -396,7 +336,7 @@ class Watcher:
     ) -> CallSnapshot | None:
         if isinstance(result, CallNotFound):
             # VoipNow drops ended calls from its list: gone means ended.
-            last = self._known.get(call_id)
+            last = self.states.current(call_id)
             if last is None or last.state is CallState.ENDED:
                 return None
             return dataclasses.replace(last, state=CallState.ENDED, vendor_state=None)
@@ -491,13 +431,3 @@ async def _cancel(task: asyncio.Task[None]) -> None:
             raise
     except Exception:
         logger.debug("a cancelled task ended with an error", exc_info=True)
-
-
-class _Turns:
-    """One call's publishing turn, and how many wait for it."""
-
-    __slots__ = ("lock", "waiting")
-
-    def __init__(self) -> None:
-        self.lock = asyncio.Lock()
-        self.waiting = 0

@@ -141,3 +141,11 @@ async def test_memory_versions_number_each_new_state_once() -> None:
     assert (again.version, again.new) == (1, False)
     assert (await versions.next(call, CallState.CONNECTED, 1)).version == 2
     assert (await versions.next(call, CallState.HELD, 7)).version == 8  # above the floor
+
+
+async def test_resuming_from_the_latest_cursor_of_an_empty_log_is_safe(log: EventLog) -> None:
+    """A RESYNC of an empty log hands out its latest cursor: resuming there again must
+    not be told to RESYNC a second time."""
+    assert await log.after(parse_cursor(await log.latest())) == []
+    cursor = await log.append(event("a", CallState.RINGING))
+    assert await log.latest() == cursor
