@@ -9,11 +9,11 @@ what is kept (or one this log cannot place: from before a restart) gets None fro
 `after`: the caller then tells the subscriber to redraw (a RESYNC event).
 
 `RedisEventLog` keeps them in a Redis stream (XADD with MAXLEN ~ count, XTRIM MINID by
-age), so any instance can resume any client. Trimming is approximate and Redis does not
-record what it trimmed, so a cursor older than the oldest event kept counts as too old.
-A stream begins with a "start" entry of its own: a Redis restarted empty has a start
-newer than every cursor handed out before, which are thereby too old. `MemoryEventLog`
-is a bounded deque for a single process. `event_log_for(url, ...)` picks by URL scheme.
+age), so any instance can resume any client. Trimming is approximate and Redis (7.0)
+does not record what it trimmed, so a cursor older than the oldest event kept counts as
+too old; so does every cursor handed out before a Redis restarted empty, since its new
+stream's events are all newer. `MemoryEventLog` is a bounded deque for one process,
+which knows exactly what it dropped. `event_log_for(url, ...)` picks by URL scheme.
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ _CURSOR: Final = re.compile(r"([0-9]{1,15})-([0-9]{1,15})")
 
 # KEYS[1] the stream; ARGV[1] the event, ARGV[2] the count kept, ARGV[3] the oldest id kept.
 _APPEND: Final = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-    redis.call('XADD', KEYS[1], '*', 'start', '1')
-end
 local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'e', ARGV[1])
 redis.call('XTRIM', KEYS[1], 'MINID', '~', ARGV[3])
 return id
