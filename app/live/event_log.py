@@ -24,7 +24,7 @@ import dataclasses
 import logging
 import re
 import time
-from typing import Final, Protocol
+from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
@@ -37,6 +37,7 @@ logger = logging.getLogger("switchboard.live")
 
 STREAM_KEY: Final = "switchboard:events"
 NO_CURSOR: Final = "0-0"  # before every event
+_PAGE: Final = 1000  # stream entries read at a time when replaying
 
 Cursor = tuple[int, int]
 
@@ -183,19 +184,29 @@ class RedisEventLog:
                     return [] if cursor == (0, 0) else None
                 if _too_old(cursor, info):
                     return None
-                entries = await self._redis.xrange(
-                    self.key, min=f"({format_cursor(cursor)}", max="+", count=self.count + 1
-                )
+                entries = await self._entries_after(cursor)
         except (*REDIS_UNREACHABLE, RedisError) as lost:
             self._lost("replay", lost)
             return None  # cannot tell what was missed: the subscriber redraws
         self._back()
         events = []
-        for raw_id, fields in entries or ():
+        for raw_id, fields in entries:
             text = (fields or {}).get(b"e")
             if text is not None:
                 events.append(dataclasses.replace(decode_event(_text(text)), cursor=_text(raw_id)))
         return events
+
+    async def _entries_after(self, cursor: Cursor) -> list[tuple[Any, Any]]:
+        """Every entry after `cursor`, read in pages: approximate trimming keeps more
+        than `count`, and a replay must not stop short of what it has."""
+        entries: list[tuple[Any, Any]] = []
+        start = format_cursor(cursor)
+        while True:
+            page = await self._redis.xrange(self.key, min=f"({start}", max="+", count=_PAGE)
+            entries.extend(page or ())
+            if not page or len(page) < _PAGE:
+                return entries
+            start = _text(page[-1][0])
 
     async def latest(self) -> str:
         try:

@@ -149,3 +149,15 @@ async def test_resuming_from_the_latest_cursor_of_an_empty_log_is_safe(log: Even
     assert await log.after(parse_cursor(await log.latest())) == []
     cursor = await log.append(event("a", CallState.RINGING))
     assert await log.latest() == cursor
+
+
+async def test_redis_replay_reads_every_event_after_the_cursor(redis_url: str) -> None:
+    log = RedisEventLog(redis_url, key=unique("events"))
+    try:
+        states = [CallState.RINGING, CallState.CONNECTED]
+        cursors = [await log.append(event("a", states[i % 2])) for i in range(2501)]
+        replayed = await log.after(parse_cursor(cursors[0]))
+        assert replayed is not None
+        assert [e.cursor for e in replayed] == cursors[1:]  # more than one page of them
+    finally:
+        await log.aclose()
