@@ -382,3 +382,35 @@ async def listening(bus: Bus) -> None:
 
 def admit_all(call: CallSnapshot) -> bool:
     return True
+
+
+class ReadThatTakesTimeToCancel(AdapterBase):
+    """A read that, cancelled, takes a moment to let go (a connection being closed)."""
+
+    vendor = Vendor.ORACLE
+
+    def __init__(self) -> None:
+        self.reading = asyncio.Event()
+
+    async def fetch_many(self, native_ids: Sequence[str]) -> Sequence[FetchResult]:
+        self.reading.set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await asyncio.sleep(0.2)
+        raise AssertionError("unreachable")
+
+
+async def test_closing_the_watcher_can_itself_be_cancelled(bus: Bus) -> None:
+    """Cancelled while it waits for an observer to stop, `close` must end cancelled: if
+    it swallowed that, whoever cancelled it (a server shutting down) would wait for a
+    task that carries on as if nothing had happened."""
+    adapter = ReadThatTakesTimeToCancel()
+    watcher = watcher_for(adapter, bus)
+    async with watcher.watching(CallId(Vendor.ORACLE, "slow")):
+        await asyncio.wait_for(adapter.reading.wait(), 5)
+        closer = asyncio.create_task(watcher.close())
+        await asyncio.sleep(0.05)  # close() is waiting for the observer to let go
+        closer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await closer
