@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from typing import Any
 
 import pytest
+from strawberry.types import ExecutionResult
 
 from app.calls import CallId, Vendor
 from app.emulators.genesys_resources import CALLS_PATH
@@ -230,3 +232,31 @@ async def test_a_malformed_cursor_is_bad_user_input(live: Gateway) -> None:
         message = await ws.receive()
         assert message["type"] == "error"
         assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_call_events_resumes_from_the_last_event_id_and_tells_what_it_delivers(
+    live: Gateway,
+) -> None:
+    """What the SSE transport relies on: without `after`, the context's last_event_id
+    (a browser's Last-Event-ID) is the cursor; each event's cursor is put into the
+    context's delivered_cursor just before it is sent (the SSE `id:` line)."""
+    async with graphql_ws(live.url) as ws:
+        await ws.subscribe("e", EVENTS)
+        seen = (await ws.data("e", within=15))["data"]["callEvents"]
+    await live.client.execute(HOLD, {"id": VOIPNOW})
+    context = live.app_state.services.context()
+    context.last_event_id = seen["cursor"]
+    server = live.app_state.subscriptions
+    assert isinstance(server, SubscriptionServer)
+    stream = await server.schema.subscribe(
+        "subscription { callEvents(vendors: [VOIPNOW]) { cursor state } }",
+        context_value=context,
+    )
+    assert not isinstance(stream, ExecutionResult), stream
+    async with aclosing(stream):
+        async with asyncio.timeout(5):
+            result = await anext(stream)
+        assert result.errors is None
+        assert result.data is not None
+        assert result.data["callEvents"]["state"] == "HELD"  # replayed: it came before
+        assert context.delivered_cursor == result.data["callEvents"]["cursor"]
