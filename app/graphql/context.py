@@ -34,9 +34,7 @@ class Context:
     rate: CommandRate = field(default_factory=Unlimited)
     # The websocket `connection_init` payload; {} over HTTP.
     connection_params: dict[str, Any] = field(default_factory=dict)
-    # callEvents resumes after this cursor when `after` is not given (SSE: Last-Event-ID).
     last_event_id: str | None = None
-    # The cursor of the callEvents event being delivered (SSE writes it as `id:`).
     delivered_cursor: str | None = None
     _call_loaders: dict[Vendor, CallByNativeIdLoader] = field(default_factory=dict)
     _recording_loader: RecordingByExtensionLoader | None = None
