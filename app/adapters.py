@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from app.calls import CallSnapshot, Capability, Vendor, VerbaCall
-from app.errors import NotSupported, SwitchboardError
+from app.calls import CallId, CallSnapshot, Capability, Vendor, VerbaCall
+from app.errors import CallNotFound, NotSupported, SwitchboardError
 
 # One entry per requested native id, in the same order: the snapshot, or why not.
 FetchResult = CallSnapshot | SwitchboardError
@@ -174,3 +174,17 @@ class Adapters:
     async def close(self) -> None:
         for adapter in self.by_vendor.values():
             await adapter.close()
+
+
+async def read_call(
+    adapters: Adapters, call_id: CallId, *, missing_ok: bool = False
+) -> CallSnapshot | None:
+    """The call as the vendor has it now (no request-scoped cache: commands need truth).
+    Here, beside the adapters, so that call control and the live layer both use it
+    without one importing the other."""
+    [result] = await adapters[call_id.vendor].fetch_many([call_id.native])
+    if isinstance(result, CallNotFound) and missing_ok:
+        return None
+    if isinstance(result, Exception):
+        raise result
+    return result

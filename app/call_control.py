@@ -18,10 +18,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from app import tracing
-from app.adapters import Adapters, FindsPlacedCalls, StartCall
+from app.adapters import Adapters, FindsPlacedCalls, StartCall, read_call
 from app.calls import VENDOR_CAPABILITIES, CallId, CallSnapshot, CallState, Capability
 from app.errors import (
-    CallNotFound,
     InvalidState,
     NotSupported,
     OutcomeUnknown,
@@ -58,10 +57,10 @@ _Change = tuple[CallSnapshot, CallSnapshot]
 
 
 class StateWaiter(Protocol):
-    """How confirmations arrive. The default polls the vendor; live updates (push
-    vendors, watched calls) can answer sooner through the same interface."""
+    """How confirmations arrive. The default polls the vendor; the live API
+    (app/live/api.py, `Live.confirm`) answers sooner from push and bus events."""
 
-    async def wait_for(
+    async def confirm(
         self,
         call_id: CallId,
         accept: Callable[[CallSnapshot | None], bool],
@@ -78,7 +77,7 @@ class PollingWaiter:
         self.adapters = adapters
         self.interval = interval
 
-    async def wait_for(
+    async def confirm(
         self,
         call_id: CallId,
         accept: Callable[[CallSnapshot | None], bool],
@@ -92,18 +91,6 @@ class PollingWaiter:
                 if accept(snapshot):
                     return snapshot
             await asyncio.sleep(self.interval)
-
-
-async def read_call(
-    adapters: Adapters, call_id: CallId, *, missing_ok: bool = False
-) -> CallSnapshot | None:
-    """The call as the vendor has it now (no request-scoped cache: commands need truth)."""
-    [result] = await adapters[call_id.vendor].fetch_many([call_id.native])
-    if isinstance(result, CallNotFound) and missing_ok:
-        return None
-    if isinstance(result, Exception):
-        raise result
-    return result
 
 
 class CallControl:
@@ -311,7 +298,7 @@ class CallControl:
         try:
             with tracing.span("confirm", {"vendor": call_id.vendor.value}):
                 async with asyncio.timeout(self.confirm_timeout):
-                    return await self.waiter.wait_for(call_id, accept)
+                    return await self.waiter.confirm(call_id, accept)
         except TimeoutError:
             latest = await self._read_back(call_id, last_known)
             if accept(latest):

@@ -150,6 +150,11 @@ class CallSnapshot:
     vendor_state: str | None
     started_at: datetime | None = None
     ended_at: datetime | None = None
+    # Set by the live layer (app/live/versions.py) when it publishes this state: a per-call
+    # counter, monotonic across instances, and when switchboard first saw the state. A
+    # fresh vendor read has version 0 until the live layer knows it.
+    version: int = 0
+    observed_at: datetime | None = None
 
     @property
     def id(self) -> str:

@@ -194,6 +194,10 @@ class LiveSection:
     lease_ttl: float = 5.0
     # callStats: seconds between two values pushed for one filter, at most one per interval.
     stats_interval: float = 1.0
+    # How long, and how many, call events are kept for callEvents(after:) to replay
+    # (app/live/event_log.py); an older cursor gets a RESYNC event.
+    event_retention: float = 300.0
+    event_retention_count: int = 10000
 
 
 @dataclass(frozen=True)

@@ -27,14 +27,16 @@ from app.graphql.schema import build_schema
 from app.graphql.sse import EventStreamServer, StreamLimits
 from app.graphql.websocket import SubscriptionServer, WebSocketLimits
 from app.hosts import HostCheck
+from app.live.api import Live
 from app.live.bus import Bus
-from app.live.confirmations import NotifiedOrPolledWaiter
+from app.live.event_log import event_log_for
 from app.live.idempotency import idempotency_for
 from app.live.leases import leases_for
 from app.live.persisted import persisted_queries_for
 from app.live.placed import placed_calls_for
 from app.live.rate import command_rate_for
 from app.live.stats import CallStatsHub
+from app.live.versions import versions_for
 from app.live.watcher import Watcher
 from app.probes import Probes
 from app.vendors.registry import build_adapters
@@ -49,6 +51,7 @@ class Services:
     adapters: Adapters
     bus: Bus
     watcher: Watcher
+    live: Live
     stats: CallStatsHub
     control: CallControl
     placed: PlacedCalls
@@ -62,7 +65,7 @@ class Services:
             adapters=self.adapters,
             settings=self.settings,
             control=self.control,
-            live=self.watcher,
+            live=self.live,
             stats=self.stats,
             principal=principal,
             placed=self.placed,
@@ -78,6 +81,12 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     bus = Bus(settings.live.broadcast_url)
     leases = leases_for(settings.live.broadcast_url)
     idempotency = idempotency_for(settings.live.broadcast_url)
+    versions = versions_for(settings.live.broadcast_url)
+    event_log = event_log_for(
+        settings.live.broadcast_url,
+        settings.live.event_retention,
+        settings.live.event_retention_count,
+    )
     watcher = Watcher(
         adapters,
         bus,
@@ -86,12 +95,15 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
         grace=settings.live.watch_grace,
         lease_ttl=settings.live.lease_ttl,
         long_poll=settings.live.long_poll,
+        versions=versions,
+        log=event_log,
     )
+    live = Live(adapters, watcher, confirm_interval=settings.vendors.confirm_interval)
     control = CallControl(
         adapters,
         confirm_timeout=settings.vendors.confirm_timeout,
-        waiter=NotifiedOrPolledWaiter(adapters, bus, settings.vendors.confirm_interval),
-        on_confirmed=watcher.publish,
+        waiter=live,
+        on_confirmed=live.publish,
         idempotency=idempotency,
         idempotency_ttl=settings.vendors.idempotency_ttl,
     )
@@ -99,7 +111,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     placed = placed_calls_for(settings.live.broadcast_url)
     rate = command_rate_for(settings.live.broadcast_url, settings.auth.command_rate)
     stats = CallStatsHub.for_watcher(watcher, interval=settings.live.stats_interval)
-    services = Services(settings, adapters, bus, watcher, stats, control, placed, rate)
+    services = Services(settings, adapters, bus, watcher, live, stats, control, placed, rate)
     schema = build_schema(settings)
     apq = persisted_queries_for(
         settings.live.broadcast_url,
@@ -165,8 +177,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
             await streams.close()
             await subscriptions.close()
             await stats.close()
-            await watcher.close()
+            await live.close()
             await leases.aclose()
+            await versions.aclose()
+            await event_log.aclose()
             await idempotency.aclose()
             await placed.aclose()
             await rate.aclose()

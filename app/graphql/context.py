@@ -20,8 +20,8 @@ from app.calls import CallId, CallSnapshot, Vendor, VerbaCall
 from app.config import Settings
 from app.errors import Forbidden
 from app.graphql.loaders import CallByNativeIdLoader, RecordingByExtensionLoader
+from app.live.api import Live
 from app.live.stats import CallStatsHub
-from app.live.watcher import Watcher
 
 
 @dataclass
@@ -29,7 +29,7 @@ class Context:
     adapters: Adapters
     settings: Settings
     control: CallControl
-    live: Watcher
+    live: Live
     stats: CallStatsHub
     principal: Principal = EVERYONE
     placed: PlacedCalls = field(default_factory=MemoryPlacedCalls)

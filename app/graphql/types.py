@@ -52,6 +52,19 @@ class Call:
     started_at: datetime | None
     ended_at: datetime | None
 
+    # Resolved only when asked for: a query's read carries no version of its own, so the
+    # live layer's version of the same state is looked up (one dict lookup, no Redis).
+    @strawberry.field(
+        description="The state's version: a per-call counter, bumped on each state change "
+        "switchboard publishes, monotonic across instances. 0: not followed live yet."
+    )
+    def version(self, parent: strawberry.Parent[CallSnapshot], info: Info) -> int:
+        return info.context.live.stamp(parent).version
+
+    @strawberry.field(description="When switchboard first saw this state; null if not yet.")
+    def observed_at(self, parent: strawberry.Parent[CallSnapshot], info: Info) -> datetime | None:
+        return info.context.live.stamp(parent).observed_at
+
     # Set on each vendor type; the interface itself accepts any vendor.
     vendor_kind: ClassVar[calls.Vendor | None] = None
 

@@ -5,6 +5,10 @@ our own resilient backend (app/live/redis_backend.py). Each channel has one broa
 subscription per process, drained at once into bounded local queues, so broadcaster's
 own (unbounded) queues never grow; a slow local reader loses its oldest events, which
 is safe because every reader re-reads state when told to `RESYNC`.
+
+Messages are call events (app/live/codec.py), decoded here once per message and process:
+listeners get typed `CallEvent`s. The same event is published on its call's channel and
+on ALL_CALLS, so the last decoded text is remembered and not decoded twice.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
+
+from app.live.codec import CallEvent, decode_event
 
 if TYPE_CHECKING:
     from app.live.redis_backend import RedisBackend
@@ -36,7 +42,9 @@ async def _stop(task: asyncio.Task[None]) -> None:
     try:
         await task
     except asyncio.CancelledError:
-        pass
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # we are being cancelled ourselves, not only the pump: pass it on
     except Exception:
         # Unsubscribing from a bus that is down: nothing left to release.
         logger.debug("bus: pump ended with an error", exc_info=True)
@@ -53,11 +61,11 @@ class Listener:
     """One local reader of a channel, with a bounded queue (oldest dropped when full)."""
 
     def __init__(self, maxlen: int) -> None:
-        self._items: collections.deque[str | Resync] = collections.deque(maxlen=maxlen)
+        self._items: collections.deque[CallEvent | Resync] = collections.deque(maxlen=maxlen)
         self._ready = asyncio.Event()
         self.dropped = 0
 
-    def put(self, item: str | Resync) -> None:
+    def put(self, item: CallEvent | Resync) -> None:
         if len(self._items) == self._items.maxlen:
             self.dropped += 1
             # A gap: make sure the reader re-reads state rather than trust what is left.
@@ -65,7 +73,7 @@ class Listener:
         self._items.append(item)
         self._ready.set()
 
-    async def get(self) -> str | Resync:
+    async def get(self) -> CallEvent | Resync:
         while not self._items:
             self._ready.clear()
             await self._ready.wait()
@@ -74,7 +82,7 @@ class Listener:
     def __aiter__(self) -> Listener:
         return self
 
-    async def __anext__(self) -> str | Resync:
+    async def __anext__(self) -> CallEvent | Resync:
         return await self.get()
 
 
@@ -98,6 +106,8 @@ class Bus:
         self._listeners: dict[str, set[Listener]] = {}
         self._pumps: dict[str, asyncio.Task[None]] = {}
         self._connected = False
+        self._decoded: tuple[str, CallEvent] | None = None  # the last message decoded
+        self.undecodable = 0  # messages that were not call events (tests, logs)
 
     @property
     def connected(self) -> bool:
@@ -178,8 +188,29 @@ class Bus:
                     for listener in group:
                         listener.put(RESYNC)
                 continue
-            for listener in self._listeners.get(channel, ()):
-                listener.put(event.message)
+            listeners = self._listeners.get(channel)
+            if not listeners:
+                continue
+            decoded = self._decode(event.message)
+            if decoded is None:
+                continue
+            for listener in listeners:
+                listener.put(decoded)
+
+    def _decode(self, message: str) -> CallEvent | None:
+        last = self._decoded
+        if last is not None and last[0] == message:
+            return last[1]
+        try:
+            decoded = decode_event(message)
+        except (ValueError, KeyError, TypeError):
+            # Not ours (another program on the channel, or a newer switchboard's format
+            # we cannot read): skipped, never the reason a pump dies.
+            self.undecodable += 1
+            logger.warning("bus: skipped a message that is not a call event")
+            return None
+        self._decoded = (message, decoded)
+        return decoded
 
     @property
     def channels(self) -> int:

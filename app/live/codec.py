@@ -23,11 +23,13 @@ from app.calls import SNAPSHOT_TYPES, CallId, CallSnapshot, CallState
 
 @dataclass(frozen=True, slots=True)
 class CallEvent:
-    """A watched call changed state (or was seen for the first time: `previous` None)."""
+    """A watched call changed state (or was seen for the first time: `previous` None).
+    `cursor`: where it is in the event log (app/live/event_log.py), to resume after it."""
 
     call: CallSnapshot
     previous: CallState | None
     at: datetime
+    cursor: str = ""
 
     @property
     def call_id(self) -> CallId:
@@ -40,6 +42,7 @@ def encode_event(event: CallEvent) -> str:
             "call": _encode(event.call),
             "previous": event.previous.value if event.previous else None,
             "at": event.at.isoformat(),
+            "cursor": event.cursor,
         },
         separators=(",", ":"),
     )
@@ -52,6 +55,7 @@ def decode_event(text: str) -> CallEvent:
         call=decode_snapshot(raw["call"]),
         previous=CallState(previous) if previous else None,
         at=datetime.fromisoformat(raw["at"]),
+        cursor=raw.get("cursor", ""),
     )
 
 

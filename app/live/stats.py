@@ -27,7 +27,6 @@ from app.auth.principal import line
 from app.calls import CallId, CallSnapshot, CallState, Vendor
 from app.errors import BadUserInput
 from app.live.bus import ALL_CALLS, Resync
-from app.live.codec import decode_event
 from app.live.watcher import Watcher
 from app.metrics import Sample
 
@@ -176,8 +175,7 @@ class CallsNow:
                     if isinstance(message, Resync):
                         yield None
                         continue
-                    event = decode_event(message)
-                    yield self._seen(event.call, event.at)
+                    yield self._seen(message.call, message.at)
 
             yield changes()
 

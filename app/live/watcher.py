@@ -5,8 +5,9 @@ A call is watched while anyone follows it (and for a grace period after the last
 left). Its observer runs only while this instance holds the call's lease, so exactly one
 instance polls it; if that instance dies, another takes the lease over within its TTL.
 Push vendors (Genesys CometD) feed one stream per vendor instead of polling, under a
-lease of their own. Every change is published once to the bus: on the call's channel
-and on the channel of all calls.
+lease of their own. Every change is published once (app/live/states.py: numbered,
+logged, then on the bus on the call's channel and on the channel of all calls). The live
+API (app/live/api.py) is the watcher's one client outside app/live.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import logging
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
@@ -28,8 +28,11 @@ from app.adapters import Adapters, LongPolls
 from app.calls import CallId, CallSnapshot, CallState, Vendor
 from app.errors import CallNotFound, SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
-from app.live.codec import CallEvent, decode_event, encode_event
+from app.live.codec import CallEvent
+from app.live.event_log import EventLog, MemoryEventLog
 from app.live.leases import Leases
+from app.live.states import CallStates
+from app.live.versions import MemoryVersions, Versions
 from app.metrics import OBSERVER_RESTARTS, Sample
 
 logger = logging.getLogger("switchboard.live")
@@ -62,10 +65,17 @@ class Watcher:
         restart_backoff: float = 0.5,
         restart_backoff_max: float = 30.0,
         long_poll: float = 0.0,
+        versions: Versions | None = None,
+        log: EventLog | None = None,
     ) -> None:
         self.adapters = adapters
         self.bus = bus
         self.leases = leases
+        self.log: EventLog = log or MemoryEventLog()
+        # The one current state per call of this process; events only on change.
+        self.states = CallStates(
+            bus, versions or MemoryVersions(), self.log, known_limit=known_limit
+        )
         self.poll_interval = poll_interval
         self.grace = grace
         self.lease_ttl = lease_ttl
@@ -74,9 +84,6 @@ class Watcher:
         # One task per watched call, per push vendor and per list-polled vendor.
         self._observers: dict[object, asyncio.Task[None]] = {}
         self._stops: dict[object, asyncio.TimerHandle] = {}
-        # The last state published (or seen on the bus) per call: events only on change.
-        self._known: collections.OrderedDict[CallId, CallSnapshot] = collections.OrderedDict()
-        self._known_limit = known_limit
         self.leased: set[str] = set()  # leases this instance holds and observes under
         self.restart_backoff = restart_backoff
         self.long_poll = long_poll  # seconds a long-polling vendor may hold a read; 0: off
@@ -125,9 +132,11 @@ class Watcher:
             everything.clear()
         return [
             snapshot
-            for call_id, snapshot in self._known.items()
+            for snapshot in self.states.known()
             if snapshot.state is not CallState.ENDED
-            and (call_id.vendor in everything or self._interest[call_id] > 0)
+            and (
+                snapshot.call_id.vendor in everything or self._interest[snapshot.call_id] > 0
+            )
         ]
 
     @property
@@ -169,34 +178,34 @@ class Watcher:
 
     # -- publishing -----------------------------------------------------------------------
 
-    async def publish(self, snapshot: CallSnapshot, before: CallSnapshot | None = None) -> None:
-        """Publish `snapshot` if its state is news. Mutations call this too, with the call
-        as it was `before`, for a call nobody watched yet."""
-        if before is not None:
-            self._known.setdefault(before.call_id, before)
-        event = self._remember(snapshot)
-        if event is None:
-            return
-        text = encode_event(event)
-        await self.bus.publish(call_channel(snapshot.call_id), text)
-        await self.bus.publish(ALL_CALLS, text)
+    def known(self) -> list[CallSnapshot]:
+        """Every call's current state known here, least recently changed first."""
+        return self.states.known()
 
-    def _remember(self, snapshot: CallSnapshot) -> CallEvent | None:
-        call_id = snapshot.call_id
-        before = self._known.get(call_id)
-        self._known[call_id] = snapshot
-        self._known.move_to_end(call_id)
-        while len(self._known) > self._known_limit:
-            self._known.popitem(last=False)
-        if before is not None and before.state is snapshot.state:
-            return None
-        return CallEvent(snapshot, before.state if before else None, datetime.now(UTC))
+    def current(self, call_id: CallId) -> CallSnapshot | None:
+        """The call's last state published here or heard of on the bus (None: unknown)."""
+        return self.states.current(call_id)
 
-    def _learn(self, message: str | Resync) -> None:
-        """What another instance published: remember it so as not to publish it again."""
-        if isinstance(message, str):
-            event = decode_event(message)
-            self._known[event.call_id] = event.call
+    async def publish(
+        self, snapshot: CallSnapshot, before: CallSnapshot | None = None
+    ) -> CallSnapshot:
+        """Publish `snapshot` if its state is news (app/live/states.py)."""
+        return await self.states.publish(snapshot, before)
+
+    def learn(self, message: CallEvent | Resync) -> None:
+        """What another instance published (app/live/states.py)."""
+        self.states.learn(message)
+
+    def pushed(self, call_id: CallId) -> bool:
+        """Whether this instance hears of the call's changes by its vendor's push now (its
+        push stream runs here, under the lease, and the call is of interest)."""
+        key = self._observer_key(call_id)
+        if isinstance(key, CallId):
+            return False
+        task = self._observers.get(key)
+        wanted = self._everything > 0 or self._interest[call_id] > 0
+        running = task is not None and not task.done()
+        return wanted and running and f"push:{call_id.vendor.value}" in self.leased
 
     # -- observers ------------------------------------------------------------------------
 
@@ -278,7 +287,7 @@ class Watcher:
 
     async def _learn_from(self, listener: Listener) -> None:
         async for message in listener:
-            self._learn(message)
+            self.learn(message)
 
     async def _while_leased(
         self, lease: str, work: Callable[[], Coroutine[Any, Any, None]]
@@ -307,9 +316,11 @@ class Watcher:
                     return
             finally:
                 self.leased.discard(lease)
-                await _cancel(task)
-                if held:  # done, or stopped: let another instance take over at once
-                    await self.leases.release(lease)
+                try:
+                    await _cancel(task)  # re-raises if we are being cancelled (stopped)
+                finally:
+                    if held:  # done, or stopped: let another instance take over at once
+                        await self.leases.release(lease)
 
     async def _poll_call(self, call_id: CallId) -> None:
         """Poll one call until it ends. Oracle's `hasChanged` only tells about the
@@ -341,7 +352,7 @@ class Watcher:
     ) -> CallSnapshot | None:
         if isinstance(result, CallNotFound):
             # VoipNow drops ended calls from its list: gone means ended.
-            last = self._known.get(call_id)
+            last = self.states.current(call_id)
             if last is None or last.state is CallState.ENDED:
                 return None
             return dataclasses.replace(last, state=CallState.ENDED, vendor_state=None)
@@ -425,5 +436,14 @@ async def _cancel(task: asyncio.Task[None]) -> None:
             task.exception()  # retrieved
         return
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
+    try:
         await task
+    except asyncio.CancelledError:
+        # The task's own cancellation, expected; but if we are being cancelled ourselves
+        # (the instance shutting down while closing an observer), that must go on up, or
+        # the caller would carry on as if never cancelled.
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+    except Exception:
+        logger.debug("a cancelled task ended with an error", exc_info=True)

@@ -257,11 +257,6 @@ async def test_keep_alive_comments_flow_while_nothing_changes(live: Gateway) -> 
         assert stream.comments >= 2
 
 
-@pytest.mark.xfail(
-    strict=True,  # passes once the core branch is merged: then drop this mark
-    reason="needs the core branch (issue 14 items 1-3): CallEvent.cursor, and callEvents "
-    "setting context.delivered_cursor",
-)
 async def test_id_lines_carry_the_cursor_of_call_events(live: Gateway) -> None:
     async with open_stream(live.url, CALL_EVENTS) as stream:
         await live.client.execute(HOLD, {"id": VOIPNOW})
@@ -271,6 +266,40 @@ async def test_id_lines_carry_the_cursor_of_call_events(live: Gateway) -> None:
         cursor = event.result["data"]["callEvents"]["cursor"]
         assert cursor
         assert event.id == cursor
+
+
+RETRIEVE = "mutation($id: ID!) { retrieveCall(id: $id) { state } }"
+
+
+async def test_a_stream_reopened_with_last_event_id_gets_what_it_missed_once_in_order(
+    live: Gateway,
+) -> None:
+    # What a browser's EventSource does after a drop: the same request, with the last
+    # `id:` it saw as Last-Event-ID.
+    async with open_stream(live.url, CALL_EVENTS) as stream:
+        await live.client.execute(HOLD, {"id": VOIPNOW})
+        while True:  # the calls as first seen (CONNECTED), then the hold
+            seen = await stream.next()
+            assert seen is not None
+            event = seen.result["data"]["callEvents"]
+            if event["callId"] == VOIPNOW and event["state"] == "HELD":
+                break
+        last_id = seen.id
+    assert last_id
+    # Disconnected: three changes go by.
+    await live.client.execute(RETRIEVE, {"id": VOIPNOW})
+    await live.client.execute(HOLD, {"id": VOIPNOW})
+    await live.client.execute(RETRIEVE, {"id": VOIPNOW})
+    async with open_stream(live.url, CALL_EVENTS, headers={"Last-Event-ID": last_id}) as again:
+        missed = [await again.next() for _ in range(3)]
+        events = [e.result["data"]["callEvents"] for e in missed if e is not None]
+        states = [e["state"] for e in events if e["callId"] == VOIPNOW]
+        assert states == ["CONNECTED", "HELD", "CONNECTED"]
+        ids = [e.id for e in missed if e is not None]
+        assert len(set(ids)) == 3
+        assert last_id not in ids
+        with pytest.raises(TimeoutError):
+            await again.next(within=0.5)  # nothing twice
 
 
 # -- who may --------------------------------------------------------------------------------

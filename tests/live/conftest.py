@@ -45,13 +45,20 @@ async def wait_until(condition: Callable[[], bool | Awaitable[bool]], guard: flo
             await asyncio.sleep(0.02)
 
 
-def _ping(host: str, port: int, *, timeout: float = 1.0) -> None:
-    """Raise OSError unless a Redis answers PING at host:port (inline command, no client)."""
+def _ping(host: str, port: int, *, timeout: float = 1.0, directory: Path | None = None) -> None:
+    """Raise OSError unless a Redis answers PING at host:port (inline command, no client);
+    with `directory`, unless it is the Redis working there (ours, not another test run's
+    that took the same free port meanwhile: other runs share the machine)."""
     with socket.create_connection((host, port), timeout=timeout) as conn:
         conn.sendall(b"PING\r\n")
         reply = conn.recv(64)
-    if not reply.startswith(b"+PONG"):
-        raise OSError(f"unexpected reply to PING: {reply!r}")
+        if not reply.startswith(b"+PONG"):
+            raise OSError(f"unexpected reply to PING: {reply!r}")
+        if directory is not None:
+            conn.sendall(b"CONFIG GET dir\r\n")
+            reply = conn.recv(4096)
+            if str(directory).encode() not in reply:
+                raise OSError(f"port {port} is another Redis's: {reply!r}")
 
 
 @pytest.fixture
@@ -94,7 +101,7 @@ class RedisServer:
         deadline = time.monotonic() + 10
         while True:
             try:
-                _ping("127.0.0.1", self.port)
+                _ping("127.0.0.1", self.port, directory=self.directory)
                 return
             except OSError as failed:
                 if self._process.poll() is not None or time.monotonic() > deadline:
