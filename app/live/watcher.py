@@ -134,9 +134,7 @@ class Watcher:
             snapshot
             for snapshot in self.states.known()
             if snapshot.state is not CallState.ENDED
-            and (
-                snapshot.call_id.vendor in everything or self._interest[snapshot.call_id] > 0
-            )
+            and (snapshot.call_id.vendor in everything or self._interest[snapshot.call_id] > 0)
         ]
 
     @property
