@@ -208,8 +208,13 @@ def crm_sdl() -> str:
 def vendor_fetches(control: EmulatorControl) -> Counter[str]:
     """Vendor requests per vendor, token requests aside (paths with "token": VoipNow's
     OAuth, Huawei's tokenByAkSk, Verba's RequestToken), which come and go with token
-    lifetimes rather than with the calls asked for."""
-    return Counter(r.vendor for r in control.requests if "token" not in r.path.lower())
+    lifetimes rather than with the calls asked for, and Genesys' device list (read once per
+    adapter to number the calls' devices)."""
+    return Counter(
+        r.vendor
+        for r in control.requests
+        if "token" not in r.path.lower() and "/devices" not in r.path
+    )
 
 
 # -- Hive Gateway --------------------------------------------------------------------------

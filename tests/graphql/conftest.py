@@ -13,6 +13,7 @@ import pytest
 from app.config import Settings
 from app.emulators import DEMO_CREDENTIALS
 from app.emulators.control import EmulatorControl
+from app.live.watcher import Watcher
 from app.server import create_app
 from tests.asgi import GraphQLClient, serve_asgi
 from tests.conftest import EmulatorServer
@@ -58,3 +59,10 @@ async def serve_gateway(
 async def gateway(emulator_server: EmulatorServer) -> AsyncIterator[Gateway]:
     async with serve_gateway(emulator_server) as gateway:
         yield gateway
+
+
+def watcher_of(gateway: Gateway) -> Watcher:
+    """The gateway's watcher (tests count its observers)."""
+    watcher = gateway.app_state.services.watcher
+    assert isinstance(watcher, Watcher)
+    return watcher

@@ -19,6 +19,7 @@ from tests.auth.tokens import ALICE_LINES, SECRET, SUPERVISOR, hs256
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway, serve_gateway
+from tests.waiting import eventually
 from tests.ws import LEGACY_WS, GraphQLWebSocket, graphql_ws
 
 STATS = """subscription($vendors: [Vendor!], $extensions: [String!]) {
@@ -66,12 +67,6 @@ async def stats_until(
             value: dict[str, Any] = (await ws.data(op_id))["data"]["callStats"]
             if condition(value):
                 return value
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():  # noqa: ASYNC110 (background work)
-            await asyncio.sleep(0.01)
 
 
 async def test_counts_the_demo_calls_and_a_hold_moves_one_to_held(live: Gateway) -> None:

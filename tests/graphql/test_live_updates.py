@@ -17,10 +17,9 @@ from app.emulators.genesys_resources import CALLS_PATH
 from app.emulators.huawei import HuaweiEmulator
 from app.graphql.websocket import SubscriptionServer
 from app.live.api import Live
-from app.live.watcher import Watcher
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
-from tests.graphql.conftest import Gateway, serve_gateway
+from tests.graphql.conftest import Gateway, serve_gateway, watcher_of
 from tests.live.conftest import wait_until
 from tests.ws import GraphQLWebSocket, graphql_ws
 
@@ -43,12 +42,6 @@ async def live(emulator_server: EmulatorServer) -> AsyncIterator[Gateway]:
         emulator_server, poll_interval=0.05, watch_grace=0, confirm_interval=0.05
     ) as gateway:
         yield gateway
-
-
-def watcher_of(gateway: Gateway) -> Watcher:
-    watcher = gateway.app_state.services.watcher
-    assert isinstance(watcher, Watcher)
-    return watcher
 
 
 def live_of(gateway: Gateway) -> Live:

@@ -5,10 +5,8 @@ going away and the drain."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -19,13 +17,13 @@ from app.config import Secret
 from app.emulators.huawei import HuaweiEmulator
 from app.emulators.oracle import OracleEmulator
 from app.graphql.sse import EventStreamServer
-from app.live.watcher import Watcher
 from tests.auth.http import codes, request
 from tests.auth.tokens import SECRET, hs256
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
-from tests.graphql.conftest import Gateway, serve_gateway
+from tests.graphql.conftest import Gateway, serve_gateway, watcher_of
 from tests.sse import EventStreamReader, open_stream, stream_url
+from tests.waiting import eventually
 
 GENESYS = DEMO_IDS[Vendor.GENESYS]
 VOIPNOW = DEMO_IDS[Vendor.VOIPNOW]
@@ -68,18 +66,6 @@ def streams_of(gateway: Gateway) -> EventStreamServer:
     server = gateway.app_state.streams
     assert isinstance(server, EventStreamServer)
     return server
-
-
-def watcher_of(gateway: Gateway) -> Watcher:
-    watcher = gateway.app_state.services.watcher
-    assert isinstance(watcher, Watcher)
-    return watcher
-
-
-async def eventually(predicate: Any, within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 (background work)
-            await asyncio.sleep(0.01)
 
 
 def live_huawei_call(gateway: Gateway) -> str:

@@ -14,10 +14,10 @@ from app.emulators.huawei import HuaweiEmulator
 from app.emulators.oracle import OracleEmulator
 from app.graphql.websocket import SubscriptionServer
 from app.live.bus import Bus
-from app.live.watcher import Watcher
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
-from tests.graphql.conftest import Gateway, serve_gateway
+from tests.graphql.conftest import Gateway, serve_gateway, watcher_of
+from tests.waiting import eventually
 from tests.ws import LEGACY_WS, TRANSPORT_WS, graphql_ws, raw_ws
 
 PROTOCOLS = [TRANSPORT_WS, LEGACY_WS]
@@ -53,12 +53,6 @@ def server_of(gateway: Gateway) -> SubscriptionServer:
     return server
 
 
-def watcher_of(gateway: Gateway) -> Watcher:
-    watcher = gateway.app_state.services.watcher
-    assert isinstance(watcher, Watcher)
-    return watcher
-
-
 def live_huawei_call(gateway: Gateway) -> str:
     """A Huawei call that is talking (the demo call has ended)."""
     record = gateway.emulator.emulator(HuaweiEmulator).calls.add_call("88881234", "60001234")
@@ -73,12 +67,6 @@ def tasks_of_ours() -> list[asyncio.Task[Any]]:
         for task in asyncio.all_tasks()
         if "/app/" in getattr(task.get_coro(), "cr_code", eventually.__code__).co_filename
     ]
-
-
-async def eventually(predicate: Any, within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not predicate():  # noqa: ASYNC110 (background work)
-            await asyncio.sleep(0.01)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

@@ -25,6 +25,7 @@ from app.vendors.registry import build_adapters
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import gateway_settings
+from tests.waiting import eventually
 
 GENESYS_DEMO = DEMO_IDS[Vendor.GENESYS].split(":", 1)[1]
 EVERY_VENDOR = tuple(Vendor)
@@ -87,12 +88,6 @@ def counts(value: CallStats) -> dict[str, dict[str, int]]:
         for v in value.by_vendor
         if v.total
     }
-
-
-async def eventually(predicate: Callable[[], bool]) -> None:
-    async with asyncio.timeout(10):
-        while not predicate():  # noqa: ASYNC110 (background work)
-            await asyncio.sleep(0.01)
 
 
 async def test_counts_the_demo_calls_per_state_and_vendor(

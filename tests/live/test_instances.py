@@ -10,10 +10,9 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from app.calls import Vendor
 from app.emulators.huawei import HuaweiEmulator
-from app.live.watcher import Watcher
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
-from tests.graphql.conftest import Gateway, serve_gateway
+from tests.graphql.conftest import Gateway, serve_gateway, watcher_of
 from tests.live.conftest import RedisServer, wait_until
 from tests.ws import graphql_ws
 
@@ -40,12 +39,6 @@ async def instances(
             )
             for _ in range(count)
         ]
-
-
-def watcher_of(gateway: Gateway) -> Watcher:
-    watcher = gateway.app_state.services.watcher
-    assert isinstance(watcher, Watcher)
-    return watcher
 
 
 def talking_huawei_call(emulator_server: EmulatorServer) -> str:

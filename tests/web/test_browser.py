@@ -222,6 +222,10 @@ async def test_it_reconnects_by_itself_and_resumes(chromium: Browser, gateway: G
                 "document.querySelector('#status').dataset.status === 'live'", timeout=10
             )
             await page.wait_for(f"{row_state(GENESYS)} === 'HELD'", timeout=5)
+            # Resumed after the last cursor: the missed event itself came (a list only
+            # says "held since at least now", shown "≥"; the event says when).
+            held_for = f"{row(GENESYS)}.querySelector('.time').textContent"
+            await page.wait_for(f"!{held_for}.startsWith('≥')", timeout=5)
             # And the subscription is back: a later change arrives as an event.
             await gateway.client.execute(HOLD, {"id": VOIPNOW})
             await page.wait_for(f"{row_state(VOIPNOW)} === 'HELD'", timeout=5)

@@ -55,8 +55,16 @@ export class Board {
     setInterval(() => this.tick(), 1000);
   }
 
+  // Whether `call` is older than what the board shows: versions rise with every state
+  // switchboard publishes (0: a call nobody followed yet — not comparable).
+  stale(call) {
+    const known = this.entries.get(call.id);
+    return Boolean(known && call.version && known.call.version > call.version);
+  }
+
   // A call as a list or a command answered it: the state began no later than now.
   show(call) {
+    if (this.stale(call)) return;
     const known = this.entries.get(call.id);
     const sameState = known && known.call.state === call.state;
     this.put(call, sameState ? known.since : Date.now(), sameState ? known.sinceKnown : false);
@@ -64,13 +72,21 @@ export class Board {
 
   // A callEvents event: the state began at event.at — unless the event is switchboard
   // seeing the call for the first time (no previousState): then it began no later.
+  // A RESYNC event (events were missed and cannot be replayed) carries every call in
+  // scope as it is now: each is shown as a list would show it.
   event(event) {
+    if (event.kind === "RESYNC") {
+      for (const call of event.calls || []) this.show(call);
+      return;
+    }
+    if (this.stale(event.call)) return;
     const at = Date.parse(event.at);
+    const entered = !Number.isNaN(at) && event.previousState != null;
     const known = this.entries.get(event.callId);
-    if (known && known.call.state === event.state) {
+    if (known && known.call.state === event.state && (known.sinceKnown || !entered)) {
       this.put(event.call, known.since, known.sinceKnown);
     } else {
-      const entered = !Number.isNaN(at) && event.previousState != null;
+      // A new state, or the event of a change a list showed first: it knows when.
       this.put(event.call, Number.isNaN(at) ? Date.now() : at, entered);
     }
   }

@@ -77,21 +77,31 @@ async function loadActiveCalls() {
 let client = null;
 let subscriptionAttempt = 0;
 let stopStats = () => {};
+let stopEvents = () => {};
+// The cursor of the last callEvents event: a new subscription resumes after it.
+let lastCursor = null;
+let connections = 0;
 
 function subscribe() {
+  stopEvents();
   // A client replaced meanwhile (a new token) has its own subscription: this one stops.
   const mine = client;
   const again = () => {
     if (mine !== client) return;
     setTimeout(() => mine === client && subscribe(), backoff(subscriptionAttempt++));
   };
-  mine.subscribe(
-    { query: CALL_EVENTS },
+  stopEvents = mine.subscribe(
+    { query: CALL_EVENTS, variables: { after: lastCursor } },
     {
       next: (result) => {
         subscriptionAttempt = 0;
         if (result.errors) showError("callEvents", failureOf(result.errors));
-        if (result.data) board.event(result.data.callEvents);
+        if (result.data) {
+          const event = result.data.callEvents;
+          if (mine === client) lastCursor = event.cursor;
+          document.body.dataset.cursor = lastCursor ?? "";
+          board.event(event);
+        }
       },
       // The socket reconnects by itself (graphql-ws retries); this is an error of the
       // operation or a close it will not retry: shown, then subscribed again, unless the
@@ -112,11 +122,15 @@ function subscribe() {
 function start() {
   stopStats();
   if (client) client.dispose();
+  connections = 0;
   setStatus("connecting", "connecting…");
   client = connect({
     onConnected: () => {
       setStatus("live", "live");
-      // Resume: whatever changed while disconnected is in the lists now.
+      // Resume: graphql-ws would resend the first subscription as it was; a new one
+      // starts after the last event seen, so the missed events come first, in order.
+      if (connections++ > 0) subscribe();
+      // And the lists: calls that began while disconnected, and vendors events miss.
       loadActiveCalls();
     },
     onClosed: (event, unauthorized) => {

@@ -3,7 +3,7 @@
 
 // What a row shows: state, capabilities, and the agent / line each vendor knows.
 const CALL_FIELDS = `
-  __typename id vendor state vendorState capabilities startedAt
+  __typename id vendor state vendorState capabilities startedAt version
   ... on GenesysCall { dnis participants { formattedPhoneNumber } }
   ... on VoipNowCall { extension views { extension source destination } }
   ... on HuaweiCall { caller called }
@@ -19,8 +19,14 @@ export const ACTIVE_CALLS = `query WallboardActiveCalls($vendor: Vendor!) {
   activeCalls(vendor: $vendor) { ${CALL_FIELDS} }
 }`;
 
-export const CALL_EVENTS = `subscription WallboardCallEvents {
-  callEvents { callId previousState state at call { ${CALL_FIELDS} } }
+// `after`: the cursor of the last event seen, so that a resubscription first gets what
+// went by meanwhile (a RESYNC event, with every call in scope, when that is too old).
+export const CALL_EVENTS = `subscription WallboardCallEvents($after: String) {
+  callEvents(after: $after) {
+    kind cursor callId previousState state at
+    call { ${CALL_FIELDS} }
+    calls { ${CALL_FIELDS} }
+  }
 }`;
 
 // Capability -> the mutation that performs it.
