@@ -126,6 +126,7 @@ async def test_hold_clicked_in_the_page_turns_the_row_held_within_a_second(
             "query($id: ID!) { call(id: $id) { state } }", {"id": GENESYS}
         )
         assert answer["data"]["call"]["state"] == "HELD"  # at the vendor, not only the page
+        await page.wait_for(f"{stat_cell('GENESYS', 'HELD')} === '1'", timeout=5)
         await page.screenshot(screenshot_path(tmp_path, "wallboard.png"))
         assert_loopback_only(page)
 
