@@ -21,15 +21,13 @@ from app.emulators.voipnow_store import PhoneCall, PhoneCallView
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.federation.harness import (
-    PLANNERS,
     Federation,
-    NodeTools,
-    Planner,
     in_ci,
     node_unavailable,
     packages_missing,
     serve_federation,
 )
+from tests.federation.hive_gateway import PLANNERS, NodeTools, Planner
 from tests.graphql.conftest import Gateway, serve_gateway
 
 

@@ -17,15 +17,8 @@ import pytest
 from app.config import Secret
 from tests.auth.tokens import SECRET, SUPERVISOR, hs256
 from tests.conftest import EmulatorServer
-from tests.federation.harness import (
-    Federation,
-    NodeTools,
-    Planner,
-    Subgraph,
-    compose,
-    crm_sdl,
-    serve_federation,
-)
+from tests.federation.harness import Federation, Subgraph, compose, crm_sdl, serve_federation
+from tests.federation.hive_gateway import NodeTools, Planner
 
 VOIPNOW_ID = "voipnow:12/0003*210/b817d2618fe6f1804333"
 GENESYS_ID = "genesys:01RCC3N118B1V0SL8O7GK2LAES000010"

@@ -18,12 +18,12 @@ from graphql import (
 from tests.federation.harness import (
     Composition,
     Compositions,
-    NodeTools,
     Subgraph,
     compose,
     crm_sdl,
     switchboard_sdl,
 )
+from tests.federation.hive_gateway import NodeTools
 
 # Apollo's hint codes judged acceptable. None so far: a new hint fails the tests, to be
 # fixed or, once judged harmless, listed here with the reason.

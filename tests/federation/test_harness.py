@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.federation import harness
-from tests.federation.harness import NodeTools, Subgraph, compose, run_hive_gateway
+from tests.federation import harness, hive_gateway
+from tests.federation.harness import Subgraph, compose
+from tests.federation.hive_gateway import NodeTools, run_hive_gateway
 
 
 async def test_hive_gateway_retries_a_taken_port_and_stops_at_exit(
@@ -24,7 +25,7 @@ async def test_hive_gateway_retries_a_taken_port_and_stops_at_exit(
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         taken_port = taken.getsockname()[1]
-        ports = iter([taken_port, harness.free_port()])
+        ports = iter([taken_port, hive_gateway.free_port()])
         monkeypatch.setattr(harness, "free_port", lambda: next(ports))
         async with run_hive_gateway(node, supergraph, tmp_path) as router:
             assert not router.base_url.endswith(f":{taken_port}")

@@ -13,13 +13,8 @@ from app.calls import Vendor
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.federation.crm import AgentRecord, CrmData
-from tests.federation.harness import (
-    Federation,
-    NodeTools,
-    Planner,
-    serve_federation,
-    vendor_fetches,
-)
+from tests.federation.harness import Federation, serve_federation, vendor_fetches
+from tests.federation.hive_gateway import NodeTools, Planner
 
 GENESYS_ID = DEMO_IDS[Vendor.GENESYS]
 VOIPNOW_ID = DEMO_IDS[Vendor.VOIPNOW]
