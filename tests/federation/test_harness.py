@@ -26,7 +26,7 @@ async def test_hive_gateway_retries_a_taken_port_and_stops_at_exit(
         taken.listen()
         taken_port = taken.getsockname()[1]
         ports = iter([taken_port, hive_gateway.free_port()])
-        monkeypatch.setattr(harness, "free_port", lambda: next(ports))
+        monkeypatch.setattr(hive_gateway, "free_port", lambda: next(ports))
         async with run_hive_gateway(node, supergraph, tmp_path) as router:
             assert not router.base_url.endswith(f":{taken_port}")
             assert await router.execute("{ __typename }") == {"data": {"__typename": "Query"}}
