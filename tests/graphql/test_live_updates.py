@@ -191,6 +191,29 @@ async def test_resume_after_a_disconnect_gets_every_missed_event_once(live: Gate
     await resume_gets_every_missed_event_once_in_order(live, live)
 
 
+async def test_a_replay_longer_than_the_send_queue_loses_nothing(
+    emulator_server: EmulatorServer,
+) -> None:
+    # 12 missed events, a send queue of 3 data messages: the replay waits for the client
+    # to read (an event stream has no "latest state wins"), it does not drop.
+    async with serve_gateway(
+        emulator_server, poll_interval=0.05, watch_grace=0, ws_send_queue=3
+    ) as gateway:
+        async with graphql_ws(gateway.url) as ws:
+            await ws.subscribe("e", EVENTS)
+            seen = (await ws.data("e", within=15))["data"]["callEvents"]
+        for _ in range(6):
+            for mutation in (HOLD, RETRIEVE):
+                await gateway.client.execute(mutation, {"id": VOIPNOW})
+        async with graphql_ws(gateway.url) as ws:
+            await ws.subscribe("e", EVENTS, {"after": seen["cursor"]})
+            missed = await events_of(ws, "e")
+        assert [e["state"] for e in missed] == ["HELD", "CONNECTED"] * 6
+        assert [e["version"] for e in missed] == list(
+            range(seen["version"] + 1, seen["version"] + 13)
+        )
+
+
 async def test_a_cursor_older_than_the_retention_gets_resync_first(
     emulator_server: EmulatorServer,
 ) -> None:

@@ -1,7 +1,8 @@
 """A websocket connection's bounded send queue. When a client reads too slowly its oldest
 undelivered data messages are dropped (a call's latest state is what matters) and the
 drop is counted; control messages (acks, pongs, keep-alives, errors, completions) cannot
-be dropped, so a client that lets them pile up is closed (4429)."""
+be dropped, so a client that lets them pile up is closed (4429). Streams of events, where
+every message counts (callEvents), wait for `room()` before queueing more instead."""
 
 from __future__ import annotations
 
@@ -35,6 +36,9 @@ class SendQueue:
         self._outbox: collections.deque[tuple[bool, str]] = collections.deque()
         self._data_queued = 0
         self._sender: asyncio.Task[None] | None = None
+        # Set while fewer than max_data data messages wait (or the queue is closed).
+        self._room = asyncio.Event()
+        self._room.set()
 
     @property
     def queued(self) -> int:
@@ -44,6 +48,15 @@ class SendQueue:
     @property
     def sending(self) -> bool:
         return self._sender is not None
+
+    @property
+    def full(self) -> bool:
+        """Whether the next data message would make one wait drop."""
+        return self._data_queued >= self.max_data and not self.closed
+
+    async def room(self) -> None:
+        """Until a data message can be queued without a drop (or the queue closed)."""
+        await self._room.wait()
 
     def put_data(self, text: str) -> None:
         if self.closed:
@@ -59,6 +72,8 @@ class SendQueue:
                     break
         self._data_queued += 1
         self._outbox.append((True, text))
+        if self._data_queued >= self.max_data:
+            self._room.clear()
         if self._sender is None:
             self._sender = asyncio.create_task(self._drain())
 
@@ -76,6 +91,7 @@ class SendQueue:
 
     def close(self) -> None:
         self.closed = True
+        self._room.set()  # nothing waits for a closed queue
 
     async def flush(self) -> None:
         """Wait (bounded) until what is queued has been sent: a last word before closing."""
@@ -98,6 +114,7 @@ class SendQueue:
         self.overflowed = True
         self._outbox.clear()
         self._data_queued = 0
+        self._room.set()
         if self._sender is not None:
             self._sender.cancel()  # blocked on the client: its frame is lost with it
 
@@ -108,8 +125,11 @@ class SendQueue:
                 is_data, text = self._outbox.popleft()
                 if is_data:
                     self._data_queued -= 1
+                    if self._data_queued < self.max_data:
+                        self._room.set()
                 await send({"type": "websocket.send", "text": text})
         except (OSError, RuntimeError):
             self.closed = True  # the client went away; Connection.serve() notices on receive
+            self._room.set()
         finally:
             self._sender = None

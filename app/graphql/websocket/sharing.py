@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("switchboard.websocket")
 
 SharingKey = tuple[str, str, str | None, Hashable]
+# Seconds an event stream waits for a slow member's send queue to have room.
+READER_PATIENCE = 5.0
 
 
 def sharing_key(
@@ -102,6 +104,8 @@ class SharedExecution:
                 self.latest = payload
                 for connection, op_id in self._members():
                     connection.send_data(op_id, payload)
+                if not self.replays:
+                    await self._readers_ready()
             for connection, op_id in self._members():
                 connection.send_complete(op_id)
         except Exception:
@@ -118,6 +122,18 @@ class SharedExecution:
 
     def _members(self) -> list[tuple[Connection, str]]:
         return list(self.members)
+
+    async def _readers_ready(self) -> None:
+        """A stream of events (callEvents: a replay comes in one burst) loses nothing to a
+        reader that is merely slower than the burst: the next event waits until every
+        member's send queue has room — at most READER_PATIENCE seconds, so that one reader
+        that stopped reading cannot hold the others up for long (then it drops, as a state
+        subscription would at once)."""
+        waiting = [c.outbox.room() for c, _ in self._members() if c.outbox.full]
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(READER_PATIENCE):
+                    await asyncio.gather(*waiting)
 
 
 # Subscriptions whose every payload is a state (a call now, the counts now).
