@@ -263,8 +263,8 @@ def report(payload: dict[str, Any]) -> None:
         "b5_resume",
         f"""## B5 — resuming after a drop, and what callStats costs
 
-Measured {payload["date"]} on {results.machine_line(payload["machine"])} (shared with
-other work while it ran); B5 took {payload["took_s"]:.0f} s;
+Measured {payload["date"]} on {results.machine_line(payload["machine"])}
+(shared: other helpers' tests ran meanwhile); B5 took {payload["took_s"]:.0f} s;
 {results.source_line(payload["source"])}.
 
 A `callEvents(vendors: [GENESYS])` client drops (closes its socket) for {payload["gap_s"]:g} s
@@ -345,8 +345,10 @@ def targets(payload: dict[str, Any]) -> list[tuple[str, str, bool]]:
         if s["subscribers"]:
             verdicts.append(
                 (
-                    f"callStats, {s['subscribers']:,} subscribers: values ≤ window / interval + 1",
-                    f"max {s['values_per_subscriber_max']} ≤ {s['values_bound']}",
+                    f"callStats, {s['subscribers']:,} subscriber{'s' * (s['subscribers'] > 1)}: "
+                    "values ≤ window / interval + 1, none disconnected",
+                    f"max {s['values_per_subscriber_max']} (bound {s['values_bound']}), "
+                    f"{s['lost_connections']} disconnected",
                     s["values_per_subscriber_max"] <= s["values_bound"]
                     and s["lost_connections"] == 0,
                 )

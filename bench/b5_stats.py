@@ -93,11 +93,13 @@ async def stats_row(
         changes = await hold_and_retrieve(url, calls, until=time.monotonic() + window)
         ended, cpu_after = time.time(), cpu_seconds(pid)
         await asyncio.sleep(INTERVAL + 0.5)  # a value computed at the end arrives
+        lost = sum(1 for s in opened if s.problem is not None)  # before we close them
     finally:
         for subscriber in opened:
             subscriber.close()
         await follower.drop()
-    return summarise(subscribers, opened, changes, started, ended, cpu_after - cpu_before)
+    case = summarise(subscribers, opened, changes, started, ended, cpu_after - cpu_before)
+    return {**case, "lost_connections": lost}
 
 
 def summarise(
@@ -133,7 +135,6 @@ def summarise(
             "p99": round(percentile(delivery, 99), 1) if delivery else None,
             "max": round(max(delivery), 1) if delivery else None,
         },
-        "lost_connections": sum(1 for s in opened if s.problem is not None),
     }
 
 
