@@ -124,7 +124,8 @@ schema: install
 	$(PY) -m app export-schema > schema.graphql
 	$(PY) -m app.web.possible_types schema.graphql > possibleTypes.json
 
-# Benchmarks (bench/README.md): installs its own tools, writes bench/RESULTS.md; ~8 min.
+# Benchmarks (bench/README.md): installs its own tools, writes bench/RESULTS.md; ~15 min.
+# Only some: `make bench BENCH="b3 b5"` (names: b1 b2 profile b3 b4 b5).
 bench: install
 	bash bench/run.sh $(BENCH)
 

@@ -3,7 +3,7 @@
 # and bench/RESULTS.md. Must finish within 10 minutes on the project's 2-core machine.
 #
 #   bench/run.sh            every benchmark
-#   bench/run.sh b1 b2      only these (names: b1 b2 profile b3 b4)
+#   bench/run.sh b1 b2      only these (names: b1 b2 profile b3 b4 b5)
 #   BENCH_PROFILE=0 ...     skip the py-spy profile of B1 (it needs ptrace permission)
 #   BENCH_AUTH=0 ...        skip the authenticated targets of B1 and B3 (issue 12)
 #
@@ -94,6 +94,18 @@ if want b4; then
     fi
     step "B4 polling economy: 20 and 200 subscribers over two instances on Redis (~40 s)"
     $PY -m bench.b4_polling
+fi
+
+# -- B5 (resuming after a drop, callStats' cost) -------------------------------------------
+
+if want b5; then
+    if ! command -v redis-server >/dev/null 2>&1; then
+        step "redis-server for B5 (Debian package)"
+        as_root apt-get update -qq
+        as_root apt-get install -y -qq redis-server >/dev/null
+    fi
+    step "B5 resume after a 5 s drop (websocket, SSE; memory:// and Redis) and callStats cost (~2.5 min)"
+    $PY -m bench.b5_resume
 fi
 
 # -- end ----------------------------------------------------------------------------------
