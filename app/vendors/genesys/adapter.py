@@ -27,6 +27,7 @@ from app.vendors.genesys import push
 from app.vendors.genesys.mapping import (
     GENESYS_OPERATIONS,
     call_from_wire,
+    device_of,
     dialled,
     involves,
     read,
@@ -82,7 +83,9 @@ class GenesysAdapter(AdapterBase):
         missing = [native_id for native_id in native_ids if native_id not in listed]
         fetched = dict(zip(missing, await self._fetch_each(missing), strict=True))
         return [
-            _mapped(listed[native_id], native_id) if native_id in listed else fetched[native_id]
+            self._mapped(listed[native_id], native_id)
+            if native_id in listed
+            else fetched[native_id]
             for native_id in native_ids
         ]
 
@@ -161,7 +164,7 @@ class GenesysAdapter(AdapterBase):
         call resource has no creation time in either revision."""
         found: GenesysCall | None = None
         for native_id, wire in await self._list_calls():
-            call = _mapped(wire, native_id)
+            call = self._mapped(wire, native_id)
             if (
                 isinstance(call, GenesysCall)
                 and call.state is not CallState.ENDED
@@ -192,7 +195,7 @@ class GenesysAdapter(AdapterBase):
     async def _calls_now(self) -> list[GenesysCall]:
         calls = []
         for native_id, wire in await self._list_calls():
-            mapped = _mapped(wire, native_id)
+            mapped = self._mapped(wire, native_id)
             if isinstance(mapped, GenesysCall):
                 calls.append(mapped)
         return calls
@@ -219,7 +222,11 @@ class GenesysAdapter(AdapterBase):
         not its number; seed 004 "deviceUri Link to the device for which this state is
         applicable"). A device list that cannot be read leaves the number out, never the
         call."""
-        devices = {_device_of(r) for r in results if isinstance(r, GenesysCall)} - {None}
+        devices = {
+            device_of(r.device_uri)
+            for r in results
+            if isinstance(r, GenesysCall) and r.device_number is None
+        } - {None}
         if devices - self._device_numbers.keys() and (
             time.monotonic() - self._devices_read_at >= DEVICES_REREAD
         ):
@@ -234,8 +241,19 @@ class GenesysAdapter(AdapterBase):
         return [call for call in await self._numbered(calls) if isinstance(call, GenesysCall)]
 
     def _number(self, call: GenesysCall) -> GenesysCall:
-        number = self._device_numbers.get(_device_of(call) or "")
+        # Mapped with the numbers known then: only a call read before its device was
+        # listed (or pushed) is completed here — `replace` is too slow for every read.
+        if call.device_number is not None:
+            return call
+        number = self._device_numbers.get(device_of(call.device_uri) or "")
         return call if number is None else dataclasses.replace(call, device_number=number)
+
+    def _mapped(self, wire: Wire, native_id: str) -> FetchResult:
+        """The snapshot of one resource, or VENDOR_UNAVAILABLE for that call alone."""
+        try:
+            return call_from_wire(wire, native_id, self._device_numbers)
+        except VendorUnavailable as unreadable:
+            return unreadable
 
     async def _read_devices(self) -> list[Wire]:
         """The agent's devices (GET /api/v2/me/devices), remembering each one's number."""
@@ -281,7 +299,7 @@ class GenesysAdapter(AdapterBase):
                 while True:
                     try:
                         for native_id, wire in await self._list_calls():
-                            call = _mapped(wire, native_id)
+                            call = self._mapped(wire, native_id)
                             if (
                                 native_id not in known
                                 and isinstance(call, GenesysCall)
@@ -311,26 +329,10 @@ class GenesysAdapter(AdapterBase):
         except SwitchboardError as error:
             # What GWS said about this call (not found, forbidden...) belongs in its slot.
             return error
-        return _mapped(wire, native_id)
+        return self._mapped(wire, native_id)
 
     async def _fetch_each(self, native_ids: Sequence[str]) -> list[FetchResult]:
         return await concurrently(self._fetch_one(native_id) for native_id in native_ids)
-
-
-def _device_of(call: GenesysCall) -> str | None:
-    """The device id at the end of the call's `deviceUri` (".../api/v2/devices/<id>")."""
-    if not call.device_uri:
-        return None
-    _, _, device_id = call.device_uri.rstrip("/").rpartition("/devices/")
-    return device_id or None
-
-
-def _mapped(wire: Wire, native_id: str) -> FetchResult:
-    """The snapshot of one resource, or VENDOR_UNAVAILABLE for that call alone."""
-    try:
-        return call_from_wire(wire, native_id)
-    except VendorUnavailable as unreadable:
-        return unreadable
 
 
 def _named_call(answer: Any) -> str | None:

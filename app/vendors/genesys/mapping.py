@@ -83,9 +83,15 @@ def refusal(status: int, said: str, what: str) -> SwitchboardError:
     return error(message, vendor=Vendor.GENESYS.value)
 
 
-def call_from_wire(wire: Mapping[str, Any], native_id: str | None = None) -> GenesysCall:
+def call_from_wire(
+    wire: Mapping[str, Any],
+    native_id: str | None = None,
+    device_numbers: Mapping[str, str] | None = None,
+) -> GenesysCall:
     """The domain snapshot of a GWS call resource of either revision (`native_id`: the id
-    it was asked for). Raises `VendorUnavailable` only when the resource has no usable id."""
+    it was asked for; `device_numbers`: device id -> phone number, as GET
+    /api/v2/me/devices lists them, for `device_number`). Raises `VendorUnavailable` only
+    when the resource has no usable id."""
     call_id = native_id or read.text(wire, "id", field="call.id")
     if not call_id:
         raise VendorUnavailable(
@@ -93,13 +99,15 @@ def call_from_wire(wire: Mapping[str, Any], native_id: str | None = None) -> Gen
         )
     raw_state = read.text(wire, "state", field="call.state")
     user_data = read.mapping(wire, "userData", field="call.userData")
+    device_uri = read.text(wire, "deviceUri", field="call.deviceUri")
     return GenesysCall(
         call_id=CallId(Vendor.GENESYS, call_id),
         state=GENESYS_STATES.get(raw_state or "", CallState.UNKNOWN),
         vendor_state=raw_state,
         call_uuid=read.text(wire, "callUuid", field="call.callUuid"),
         conn_id=read.text(wire, "connId", field="call.connId"),
-        device_uri=read.text(wire, "deviceUri", field="call.deviceUri"),
+        device_uri=device_uri,
+        device_number=device_numbers.get(device_of(device_uri) or "") if device_numbers else None,
         participants=_participants(wire),
         dnis=read.text(wire, "dnis", field="call.dnis"),
         call_type=read.text(wire, "callType", field="call.callType"),
@@ -210,3 +218,11 @@ def dialled(call: GenesysCall, destination: str) -> bool:
         numbers.update((party.phone_number, party.digits, party.e164_number))
     wanted = destination.removeprefix("+")
     return any(number and number.removeprefix("+") == wanted for number in numbers)
+
+
+def device_of(device_uri: str | None) -> str | None:
+    """The device id at the end of a call's `deviceUri` (".../api/v2/devices/<id>")."""
+    if not device_uri:
+        return None
+    _, _, device_id = device_uri.rstrip("/").rpartition("/devices/")
+    return device_id or None
