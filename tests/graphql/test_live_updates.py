@@ -214,6 +214,25 @@ async def test_a_replay_longer_than_the_send_queue_loses_nothing(
         )
 
 
+async def test_two_tabs_resuming_from_one_cursor_each_get_the_whole_replay(
+    live: Gateway,
+) -> None:
+    # The same document and cursor would share one execution; the second subscriber comes
+    # after the replay went out, so sharing would leave it without the missed events.
+    async with graphql_ws(live.url) as ws:
+        await ws.subscribe("e", EVENTS)
+        seen = (await ws.data("e", within=15))["data"]["callEvents"]
+    for mutation in (HOLD, RETRIEVE):
+        await live.client.execute(mutation, {"id": VOIPNOW})
+    async with graphql_ws(live.url) as first, graphql_ws(live.url) as second:
+        await first.subscribe("e", EVENTS, {"after": seen["cursor"]})
+        first_missed = await events_of(first, "e")
+        await second.subscribe("e", EVENTS, {"after": seen["cursor"]})
+        second_missed = await events_of(second, "e")
+    assert [e["state"] for e in first_missed] == ["HELD", "CONNECTED"]
+    assert second_missed == first_missed
+
+
 async def test_a_cursor_older_than_the_retention_gets_resync_first(
     emulator_server: EmulatorServer,
 ) -> None:

@@ -151,7 +151,7 @@ class SubscriptionServer:
         query, variables, name = message.query, message.variables, message.operation_name
         key = sharing_key(query, variables, name, connection.principal)
         shared = self.shared.get(key)
-        if shared is None:
+        if shared is None or not shared.joinable:
             context = await self.context(connection.principal, connection.params)
             shared = SharedExecution(self, key, query, variables, name, context)
             self.shared[key] = shared

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from graphql import DocumentNode, FieldNode, get_operation_ast
+from graphql import DocumentNode, FieldNode, NullValueNode, VariableNode, get_operation_ast
 from strawberry.types.execution import PreExecutionError
 
 from app.auth.principal import Principal, Scope
@@ -62,11 +62,20 @@ class SharedExecution:
         self.context = context
         self.members: dict[tuple[Connection, str], None] = {}
         self.latest: str | None = None
-        self.replays = _replays_latest(server.schema.operations.get(query, name).document, name)
+        document = server.schema.operations.get(query, name).document
+        self.replays = _replays_latest(document, name)
+        # A stream resumed from a cursor (callEvents(after:)) starts with its replay: who
+        # joins once it has begun would miss that, so later subscribers run their own.
+        self.resumes = _resumes(document, name, variables)
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="subscription")
+
+    @property
+    def joinable(self) -> bool:
+        """Whether a new subscriber gets what it asked for by joining this execution."""
+        return not self.resumes or self.latest is None
 
     def add(self, connection: Connection, op_id: str) -> None:
         self.members[(connection, op_id)] = None
@@ -146,3 +155,21 @@ def _replays_latest(document: DocumentNode | None, name: str | None) -> bool:
     operation = get_operation_ast(document, name) if document else None
     fields = operation.selection_set.selections if operation else ()
     return all(isinstance(f, FieldNode) and f.name.value in _STATE_FIELDS for f in fields)
+
+
+def _resumes(document: DocumentNode | None, name: str | None, variables: dict[str, Any]) -> bool:
+    """Whether a root field is given a non-null `after` (a cursor to replay from)."""
+    operation = get_operation_ast(document, name) if document else None
+    for field in operation.selection_set.selections if operation else ():
+        if not isinstance(field, FieldNode):
+            continue
+        for argument in field.arguments or ():
+            if argument.name.value != "after":
+                continue
+            value = argument.value
+            if isinstance(value, VariableNode):
+                if variables.get(value.name.value) is not None:
+                    return True
+            elif not isinstance(value, NullValueNode):
+                return True
+    return False
