@@ -147,23 +147,30 @@ class Live:
         (BAD_USER_INPUT if it is malformed), then live. Use with `contextlib.aclosing`."""
         cursor = parse_cursor(after) if after is not None else None
         async with self.bus.listen(ALL_CALLS) as live, self.watcher.watching_everything():
-            seen: Cursor | None = None  # the last event replayed or received
+            # The newest event replayed or received (where a replay after a bus resync
+            # starts), and the end of the last replay: live events up to it were in it.
+            # Only the latter skips live events: two calls' events can arrive out of
+            # cursor order (each call's are in order), so the newest seen proves nothing.
+            seen: Cursor | None = None
+            replayed_until: Cursor | None = None
             if cursor is not None:
                 replayed, seen = await self._replay(accept, cursor)
+                replayed_until = seen
                 for event in replayed:
                     yield event
             async for message in live:
                 if isinstance(message, Resync):
                     if seen is not None:  # what went by meanwhile is in the log
                         replayed, seen = await self._replay(accept, seen)
+                        replayed_until = seen
                         for event in replayed:
                             yield event
                     continue
                 self.watcher.learn(message)
                 at = _cursor_of(message)
-                if seen is not None and at is not None and at <= seen:
+                if replayed_until is not None and at is not None and at <= replayed_until:
                     continue  # replayed already
-                if at is not None:
+                if at is not None and (seen is None or at > seen):
                     seen = at
                 if await _admits(accept, message.call):
                     yield message

@@ -315,6 +315,24 @@ async def test_no_duplicate_at_the_seam_between_replay_and_live(bus: Bus) -> Non
             await resumed.nothing_more()  # not a second time from the bus
 
 
+async def test_live_events_of_two_calls_arriving_out_of_cursor_order_all_go_out(
+    bus: Bus,
+) -> None:
+    # Two calls published at once by different tasks: each call's events are logged and
+    # published in order, but the bus may deliver call b's (cursor 2) before call a's
+    # (cursor 1). Neither is a duplicate: both are sent.
+    switch = Switch()
+    async with live_over(switch, bus) as live, drained(live.events(admit_all)) as stream:
+        await listening(bus)
+        at = datetime.now(UTC)
+        b = CallEvent(genesys_call("b", CallState.RINGING), None, at, cursor="1764748800002-0")
+        a = CallEvent(genesys_call("a", CallState.RINGING), None, at, cursor="1764748800001-0")
+        for event in (b, a):
+            await bus.publish(ALL_CALLS, encode_event(event))
+        got = [await stream.next(), await stream.next()]
+        assert [e.call.call_id.native for e in got if isinstance(e, CallEvent)] == ["b", "a"]
+
+
 async def test_a_cursor_older_than_the_retention_gets_resync_first(bus: Bus) -> None:
     switch = Switch()
     async with live_over(switch, bus, log=MemoryEventLog(count=2)) as live:
