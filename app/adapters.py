@@ -7,13 +7,13 @@ implementations of the same Protocols.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from app.calls import CallId, CallSnapshot, Capability, Vendor, VerbaCall
-from app.errors import CallNotFound, NotSupported, SwitchboardError
+from app.errors import CallNotFound, NotSupported, SwitchboardError, VendorError
 
 # One entry per requested native id, in the same order: the snapshot, or why not.
 FetchResult = CallSnapshot | SwitchboardError
@@ -188,3 +188,16 @@ async def read_call(
     if isinstance(result, Exception):
         raise result
     return result
+
+
+async def read_if_accepted(
+    adapters: Adapters, call_id: CallId, accept: Callable[[CallSnapshot | None], bool]
+) -> tuple[bool, CallSnapshot | None]:
+    """One read of a command's confirmation: (True, the call — None: gone) when `accept`
+    takes what the vendor shows now; (False, None) otherwise, also after a passing vendor
+    failure (the caller's deadline, not one bad read, decides)."""
+    try:
+        snapshot = await read_call(adapters, call_id, missing_ok=True)
+    except VendorError:
+        return False, None
+    return (True, snapshot) if accept(snapshot) else (False, None)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from app import tracing
-from app.adapters import Adapters, FindsPlacedCalls, StartCall, read_call
+from app.adapters import Adapters, FindsPlacedCalls, StartCall, read_call, read_if_accepted
 from app.calls import VENDOR_CAPABILITIES, CallId, CallSnapshot, CallState, Capability
 from app.errors import (
     InvalidState,
@@ -83,13 +83,9 @@ class PollingWaiter:
         accept: Callable[[CallSnapshot | None], bool],
     ) -> CallSnapshot | None:
         while True:
-            try:
-                snapshot = await read_call(self.adapters, call_id, missing_ok=True)
-            except VendorError:
-                pass  # a passing failure: the deadline, not one bad read, decides
-            else:
-                if accept(snapshot):
-                    return snapshot
+            done, snapshot = await read_if_accepted(self.adapters, call_id, accept)
+            if done:
+                return snapshot
             await asyncio.sleep(self.interval)
 
 

@@ -29,9 +29,9 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from app.adapters import Adapters, read_call
+from app.adapters import Adapters, read_call, read_if_accepted
 from app.calls import CallId, CallSnapshot, CallState
-from app.errors import SwitchboardError, VendorError
+from app.errors import SwitchboardError
 from app.live.bus import ALL_CALLS, Bus, Listener, Resync, call_channel
 from app.live.codec import CallEvent
 from app.live.event_log import Cursor, EventLog, parse_cursor
@@ -205,13 +205,9 @@ class Live:
         the next read. Waits as long as it takes: the caller bounds it."""
         async with self.bus.listen(call_channel(call_id)) as events:
             while True:
-                try:
-                    snapshot = await read_call(self.adapters, call_id, missing_ok=True)
-                except VendorError:
-                    pass  # a passing failure: the deadline, not one bad read, decides
-                else:
-                    if accept(snapshot):
-                        return snapshot
+                done, snapshot = await read_if_accepted(self.adapters, call_id, accept)
+                if done:
+                    return snapshot
                 announced = await self._announced(call_id, events, accept)
                 if announced is not None:
                     return announced
