@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from app.graphql.schema import build_schema
 from app.graphql.websocket import TRANSPORT_WS, Connection, SubscriptionServer, WebSocketLimits
+from tests.metrics import process_samples, value
 
 
 class StalledSocket:
@@ -30,6 +31,8 @@ async def test_slow_reader_keeps_only_the_latest_data_messages() -> None:
     limits = WebSocketLimits(send_queue=4)
     server = SubscriptionServer(build_schema(), no_context, limits)
     socket = StalledSocket()
+    dropped = "switchboard_websocket_dropped_messages_total"
+    before = value(process_samples(), dropped)
     connection = Connection(server, cast(Any, None), TRANSPORT_WS, cast(Any, socket))
     connection.send_data("1", '{"data":{"n":0}}')
     await asyncio.sleep(0)  # the sender takes message 0 and blocks on the socket
@@ -46,5 +49,6 @@ async def test_slow_reader_keeps_only_the_latest_data_messages() -> None:
     assert [r.rsplit('"n":', 1)[1].split("}")[0] for r in received[1:5]] == ["16", "17", "18", "19"]
     assert received[5] == '{"id": "1", "type": "complete"}'
     assert connection.dropped == 15
+    assert value(process_samples(), dropped) == before + 15  # and /metrics counts them
     await asyncio.sleep(0)
     assert not connection.outbox.sending  # idle again: no task left

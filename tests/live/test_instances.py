@@ -14,6 +14,7 @@ from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway, serve_gateway, watcher_of
 from tests.live.conftest import RedisServer, wait_until
+from tests.metrics import scrape, value
 from tests.ws import graphql_ws
 
 CALL_UPDATED = "subscription($id: ID!) { callUpdated(id: $id) { id state } }"
@@ -72,6 +73,16 @@ async def test_twenty_subscribers_on_two_instances_are_one_poller(
         await wait_until(lambda: any(lease in watcher_of(g).leased for g in gateways))
         # Exactly one instance observes; the other waits for the lease.
         assert sum(lease in watcher_of(g).leased for g in gateways) == 1
+        # And /metrics says so: one instance polls the call, the other sees it leased.
+        observed = []
+        for g in gateways:
+            samples = await scrape(g.client.session, g.url)
+            observed += [
+                how
+                for how in ("poll", "lease_elsewhere")
+                if value(samples, "switchboard_watched_calls", vendor="huawei", observed=how)
+            ]
+        assert sorted(observed) == ["lease_elsewhere", "poll"]
         emulator_server.control.requests.clear()
         await asyncio.sleep(1.0)  # ten poll intervals
         polls = emulator_server.control.count("huawei", path_contains="queryCallState")

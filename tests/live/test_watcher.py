@@ -31,6 +31,7 @@ from app.live.leases import MemoryLeases
 from app.live.watcher import Watcher
 from tests.live.conftest import wait_until
 from tests.live.switch import Switch, genesys_call
+from tests.metrics import process_samples, value
 
 T = TypeVar("T")
 
@@ -101,6 +102,8 @@ async def test_a_push_stream_that_fails_is_restarted_and_delivers_later_events(
     caplog.set_level(logging.ERROR, "switchboard.live")
     adapter = StreamThatBreaksOnce()
     watcher = watcher_for(adapter, bus)
+    restarts = "switchboard_observer_restarts_total"
+    before = value(process_samples(), restarts, vendor="oracle")
     async with bus.listen(ALL_CALLS) as events, watcher.watching_everything():
         assert (await next_call(events)).call_id.native == "first"
         await adapter.later.put(oracle_call("second", CallState.CONNECTED))
@@ -108,6 +111,7 @@ async def test_a_push_stream_that_fails_is_restarted_and_delivers_later_events(
     await watcher.close()
     assert adapter.streams == 2
     assert watcher.restarts == 1
+    assert value(process_samples(), restarts, vendor="oracle") == before + 1  # /metrics too
     [record] = [r for r in caplog.records if "observer failed" in r.getMessage()]
     message = record.getMessage()
     assert "oracle push stream" in message
