@@ -6,6 +6,7 @@ field: a record and two metric updates, a few microseconds against ~400 µs per 
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from typing import Any
@@ -57,6 +58,11 @@ class RequestObservation:
                 *message.get("headers", ()),
                 (b"x-request-id", self.request_id.encode()),
             ]
+        elif self.status >= 400 and not self.codes:
+            # A refusal made before any operation ran (401, 413, 415, a malformed body,
+            # Strawberry's own 400s): its code is in its small body, read only here, so
+            # that the record and the metric say which refusal it was.
+            self.codes = refusal_codes(message.get("body", b""))
         await self._send(message)
 
     def finish(self, scope: Scope, *, log: bool, metrics: bool = True) -> None:
@@ -96,6 +102,28 @@ class RequestObservation:
                 kind,
                 extra={"fields": fields, "request_id": self.request_id},
             )
+
+
+_REFUSAL_BYTES = 16_384  # refusal bodies are one short error; anything longer is not read
+
+
+def refusal_codes(body: bytes) -> list[str]:
+    """The `extensions.code` of each error of a refusal's JSON body (none if not one)."""
+    if not body or len(body) > _REFUSAL_BYTES:
+        return []
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError):
+        return []  # not JSON, or not an object (uvicorn's and Starlette's plain texts)
+    if not isinstance(errors, list):
+        return []
+    codes = []
+    for error in errors[:10]:
+        extensions = error.get("extensions") if isinstance(error, dict) else None
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        if isinstance(code, str) and code:
+            codes.append(code[:_NAME_LIMIT])
+    return codes
 
 
 def header(scope: Scope, name: bytes) -> bytes | None:

@@ -9,6 +9,7 @@ import logging
 import pytest
 
 from app.calls import Vendor
+from app.graphql.observe import refusal_codes
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
 from tests.graphql.conftest import Gateway
 from tests.graphql.test_metrics import scrape, value
@@ -92,3 +93,26 @@ def websocket_records(caplog: pytest.LogCaptureFixture) -> list[dict[str, object
         for r in caplog.records
         if r.name == "switchboard.access" and r.fields.get("transport") == "websocket"  # type: ignore[attr-defined]
     ]
+
+
+async def test_a_refusal_before_any_operation_is_recorded_with_its_code(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "switchboard.access")
+    before = await scrape(gateway)
+    async with gateway.client.session.post(
+        gateway.client.url, data="{ __typename }", headers={"Content-Type": "text/plain"}
+    ) as response:
+        assert response.status == 415
+    after = await scrape(gateway)
+    [record] = [r for r in caplog.records if r.name == "switchboard.access"]
+    assert record.fields["codes"] == ["BAD_USER_INPUT"]  # type: ignore[attr-defined]
+    name = "switchboard_graphql_operations_total"
+    labels = {"type": "none", "outcome": "BAD_USER_INPUT"}
+    assert value(after, name, **labels) == value(before, name, **labels) + 1
+
+
+def test_refusal_codes_are_read_only_from_a_json_error_body() -> None:
+    assert refusal_codes(b'{"errors":[{"message":"x","extensions":{"code":"A"}},{}]}') == ["A"]
+    for body in (b"", b"Bad Request", b"[1]", b'{"errors":"x"}', b'{"errors":[1]}'):
+        assert refusal_codes(body) == [], body
