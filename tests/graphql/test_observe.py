@@ -12,7 +12,8 @@ from app.calls import Vendor
 from app.graphql.observe import refusal_codes
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
 from tests.graphql.conftest import Gateway
-from tests.graphql.test_metrics import scrape, value
+from tests.graphql.test_metrics import scrape
+from tests.metrics import value
 from tests.ws import graphql_ws
 
 QUERY = "query Lookup($id: ID!) { call(id: $id) { id } }"
