@@ -1,4 +1,4 @@
-"""SIGTERM stops `python -m app` gracefully: it drains first (the log says so), then
+"""Demo mode says so first (log and /healthz); SIGTERM stops `python -m app` gracefully: it drains first (the log says so), then
 uvicorn shuts down. The drain itself is tested in tests/live/test_drain.py; here also
 that it ends the server-sent event streams, which would otherwise hold the stop for
 SWITCHBOARD_DRAIN_TIMEOUT."""
@@ -6,6 +6,7 @@ SWITCHBOARD_DRAIN_TIMEOUT."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -28,35 +29,21 @@ def free_port() -> int:
 
 def test_sigterm_drains_then_exits() -> None:
     port = free_port()
-    env = {
-        **os.environ,
-        "SWITCHBOARD_PORT": str(port),
-        "SWITCHBOARD_SIMULATE": "0",
-        "SWITCHBOARD_LOG_FORMAT": "text",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "app"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    server = start_demo(port)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(0.05)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            health = json.load(r)
+        assert health["mode"] == "demo"  # no vendor configured: the embedded emulators
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=30)
     finally:
         if server.poll() is None:
             server.kill()
+    # Demo mode is the first thing the log says, before anything else is started.
+    assert output.splitlines()[0].endswith(
+        "DEMO MODE: no vendor configured (SWITCHBOARD_<VENDOR>_URL), serving the built-in "
+        "vendor emulators and their demo calls"
+    ), output
     # uvicorn re-raises the signal once shut down, so the exit says "terminated by SIGTERM".
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "draining: not ready, closing websockets, releasing leases" in output

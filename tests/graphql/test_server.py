@@ -21,6 +21,7 @@ async def test_healthz_is_ok_when_ready(gateway: Gateway) -> None:
         assert r.status == 200
         body = await r.json()
     assert body["status"] == "ok"
+    assert body["mode"] == "vendors"  # vendor URLs configured (here: the emulators')
     assert body["vendors"] == ["genesys", "huawei", "oracle", "verba", "voipnow"]
 
 
