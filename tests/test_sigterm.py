@@ -1,7 +1,7 @@
-"""Demo mode says so first (log and /healthz); SIGTERM stops `python -m app` gracefully: it drains first (the log says so), then
-uvicorn shuts down. The drain itself is tested in tests/live/test_drain.py; here also
-that it ends the server-sent event streams, which would otherwise hold the stop for
-SWITCHBOARD_DRAIN_TIMEOUT."""
+"""Demo mode says so first (in the log and in /healthz); SIGTERM stops `python -m app`
+gracefully: it drains first (the log says so), then uvicorn shuts down. The drain itself
+is tested in tests/live/test_drain.py; here also that it ends the server-sent event
+streams, which would otherwise hold the stop for SWITCHBOARD_DRAIN_TIMEOUT."""
 
 from __future__ import annotations
 
