@@ -1,6 +1,6 @@
 """The circuit breaker per vendor (app/vendors/breaker.py): after N consecutive failures a
 vendor's requests fail at once with VENDOR_UNAVAILABLE and retryAfter, other vendors are
-untouched; after the cooldown one read probes; commands never probe."""
+untouched, watchers wait it out; after the cooldown one read probes; commands never probe."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from app.vendors.breaker import BreakerState, CircuitBreaker
 from tests.conftest import EmulatorServer
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway, serve_gateway
+from tests.metrics import scrape, value
+from tests.ws import graphql_ws
 
 
 def state(breaker: CircuitBreaker) -> BreakerState:
@@ -80,6 +82,7 @@ async def gateway(emulator_server: EmulatorServer) -> AsyncIterator[Gateway]:
 
 
 CALL = "query($id: ID!) { call(id: $id) { id state } }"
+SUBSCRIPTION = "subscription($id: ID!) { callUpdated(id: $id) { id state } }"
 
 
 async def test_an_open_breaker_fails_at_once_and_spares_other_vendors(gateway: Gateway) -> None:
@@ -132,3 +135,33 @@ async def test_after_the_cooldown_a_read_probes_and_closes_the_breaker(
         breaker = gateway.app_state.services.adapters[Vendor.ORACLE]._http.breaker
         assert state(breaker) is BreakerState.CLOSED
         assert breaker.openings == 1
+
+
+async def test_a_watcher_waits_out_an_open_breaker_instead_of_polling_it(
+    emulator_server: EmulatorServer,
+) -> None:
+    async with serve_gateway(
+        emulator_server,
+        vendor_timeout=0.2,
+        breaker_failures=1,
+        breaker_cooldown=3600,
+        poll_interval=0.02,
+        long_poll=0,
+    ) as gateway:
+        session, url = gateway.client.session, gateway.url
+        refused = "switchboard_vendor_requests_total"
+        labels = {"vendor": "oracle", "method": "GET", "status": "breaker_open"}
+        async with graphql_ws(url) as ws:
+            await ws.subscribe("1", SUBSCRIPTION, {"id": DEMO_IDS[Vendor.ORACLE]})
+            await ws.data("1")
+            gateway.control.set_fault("oracle", Fault(status=503))
+            breaker = gateway.app_state.services.adapters[Vendor.ORACLE]._http.breaker
+            async with asyncio.timeout(5):
+                while state(breaker) is not BreakerState.OPEN:  # noqa: ASYNC110 (its poll opens it)
+                    await asyncio.sleep(0.01)
+            before = value(await scrape(session, url), refused, **labels)
+            await asyncio.sleep(0.5)  # 25 poll intervals
+            after = value(await scrape(session, url), refused, **labels)
+        # Waiting out retryAfter: at most the one poll already under way is refused.
+        # Polling on regardless: one refusal every interval, about 25.
+        assert after - before <= 1
