@@ -47,11 +47,17 @@ async def test_ready_until_no_configured_vendor_is_usable(emulator_server: Emula
         assert body["vendors"] == {
             "oracle": {"breaker": "closed", "lastSuccessAge": None, "lastError": None}
         }
-        emulator_server.control.set_fault("oracle", Fault(status=503))
         query: dict[str, Any] = {
             "query": "query($id: ID!) { call(id: $id) { id } }",
             "variables": {"id": DEMO_IDS[Vendor.ORACLE]},
         }
+        async with session.post(f"{url}/graphql", json=query) as response:
+            assert (await response.json())["data"]["call"]["id"] == DEMO_IDS[Vendor.ORACLE]
+        _, body = await readyz(url, session)
+        age = body["vendors"]["oracle"]["lastSuccessAge"]  # seconds since that answer
+        assert isinstance(age, int | float)
+        assert 0 <= age < 60
+        emulator_server.control.set_fault("oracle", Fault(status=503))
         async with session.post(f"{url}/graphql", json=query) as response:
             assert response.status == 200
         status, body = await readyz(url, session)
