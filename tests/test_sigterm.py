@@ -6,6 +6,7 @@ streams, which would otherwise hold the stop for SWITCHBOARD_DRAIN_TIMEOUT."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from app.calls import Vendor
@@ -101,3 +103,76 @@ async def test_sigterm_ends_event_streams_then_exits() -> None:
     assert server.returncode in (0, -signal.SIGTERM), output
     assert "timeout graceful shutdown exceeded" not in output
     assert "Traceback" not in output
+
+
+def test_an_operation_in_flight_finishes_while_new_connections_are_refused() -> None:
+    port = free_port()
+    server = start_demo(port)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        assert server.stdout is not None
+        emulators = ""
+        while not emulators:  # logged before ready, so already in the pipe
+            line = server.stdout.readline()
+            assert line, "no emulator address in the log"
+            if "built-in emulators at " in line:
+                emulators = line.rsplit("built-in emulators at ", 1)[1].strip()
+        # Oracle answers after 2 s: the query is still at the vendor when SIGTERM comes.
+        put = urllib.request.Request(
+            f"{emulators}/_emulator/faults/oracle", data=b'{"latency": 2}', method="PUT"
+        )
+        urllib.request.urlopen(put, timeout=5).close()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            answer = pool.submit(post_query, base, DEMO_IDS[Vendor.ORACLE])
+            deadline = time.monotonic() + 10
+            while not any(r["vendor"] == "oracle" for r in emulator_requests(emulators)):
+                assert time.monotonic() < deadline, "the query never reached the vendor"
+                time.sleep(0.02)
+            server.send_signal(signal.SIGTERM)
+            # Draining: never ready again, then no new connection at all.
+            deadline = time.monotonic() + 10
+            while (status := readiness(base)) is not None:
+                assert status == 503, "ready while stopping"
+                assert time.monotonic() < deadline, "still accepting connections"
+                time.sleep(0.02)
+            assert not answer.done()  # the vendor is still answering
+            status, body = answer.result(timeout=20)
+        assert status == 200
+        assert body == {"data": {"call": {"id": DEMO_IDS[Vendor.ORACLE]}}}
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
+
+
+def post_query(base: str, call_id: str) -> tuple[int, object]:
+    request = urllib.request.Request(
+        f"{base}/graphql",
+        data=json.dumps(
+            {"query": "query($id: ID!) { call(id: $id) { id } }", "variables": {"id": call_id}}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=20) as response:
+        return response.status, json.load(response)
+
+
+def emulator_requests(emulators: str) -> list[dict[str, str]]:
+    with urllib.request.urlopen(f"{emulators}/_emulator/requests", timeout=5) as response:
+        requests: list[dict[str, str]] = json.load(response)
+        return requests
+
+
+def readiness(base: str) -> int | None:
+    """/readyz's status; None when the connection is refused (no longer listening)."""
+    try:
+        with urllib.request.urlopen(f"{base}/readyz", timeout=1) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as answered:
+        return answered.code
+    except urllib.error.URLError as failed:
+        if isinstance(failed.reason, ConnectionRefusedError):
+            return None
+        raise
