@@ -9,8 +9,9 @@ import logging
 import pytest
 
 from app.calls import Vendor
+from app.logs import JsonFormatter
 from tests.auth.http import post
-from tests.auth.tokens import ALICE_LINES, bearer, hs256
+from tests.auth.tokens import ALICE_LINES, SECRET, bearer, hs256
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway
 from tests.ws import graphql_ws
@@ -72,3 +73,22 @@ async def test_a_websocket_operation_record_names_the_connections_principal(
     assert record["transport"] == "websocket"
     assert record["sub"] == "alice"
     assert token not in str(record)
+
+
+async def test_no_client_credential_in_any_record(
+    secured: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    good, expired = hs256("alice", lines=ALICE_LINES), hs256("alice", ttl=-60)
+    query = "query($id: ID!) { call(id: $id) { id } }"
+    for token in (good, expired, "forged.token.text"):
+        await post(secured.url, query, {"id": VOIPNOW}, headers=bearer(token))
+    async with graphql_ws(secured.url, init={"Authorization": f"Bearer {good}"}) as ws:
+        await ws.subscribe(
+            "1", "subscription($id: ID!) { callUpdated(id: $id) { id } }", {"id": VOIPNOW}
+        )
+        await ws.data("1")
+    records = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    assert '"sub":"alice"' in records  # the records are there, and name the principal
+    for secret in (good, expired, "forged.token.text", SECRET):
+        assert secret not in records

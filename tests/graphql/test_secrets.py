@@ -12,6 +12,7 @@ from app.emulators.genesys import GenesysEmulator
 from app.emulators.huawei import HuaweiEmulator
 from app.emulators.verba import VerbaEmulator
 from app.emulators.voipnow import VoipNowEmulator
+from app.logs import JsonFormatter
 from tests.demo import DEMO_IDS
 from tests.graphql.conftest import Gateway
 
@@ -55,7 +56,9 @@ async def test_no_secret_in_responses_or_logs(
 
     assert len(secrets) >= 6  # tokens and sessions were really issued
     secrets |= {s for credentials in DEMO_CREDENTIALS.values() for s in credentials.values()}
-    text = "\n".join(responses) + "\n" + caplog.text
+    # Every record as the log pipeline gets it, its structured fields included.
+    records = "\n".join(JsonFormatter().format(record) for record in caplog.records)
+    text = "\n".join(responses) + "\n" + records
     leaked = sorted(secret for secret in secrets if secret in text)
     assert leaked == []
     assert "Traceback" not in "\n".join(responses)
