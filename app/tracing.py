@@ -1,6 +1,7 @@
 """Optional OpenTelemetry tracing (`pip install switchboard[otel]`): a span per GraphQL
-operation, per vendor request and per command confirmation, joined to the caller's trace
-by its W3C `traceparent` and passed on to the vendors.
+operation (over HTTP, the event stream and websockets), per vendor request and per
+command confirmation, joined to the caller's trace by its W3C `traceparent` and passed
+on to the vendors.
 
 On only when `OTEL_EXPORTER_OTLP_ENDPOINT` is set (the SDK reads the rest of the
 standard OTEL_* variables itself). Off, nothing of OpenTelemetry is imported and every
@@ -13,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -90,6 +91,48 @@ def span(
             current.set_status(trace.Status(trace.StatusCode.ERROR, str(code)))
             current.set_attribute("switchboard.error.code", str(code))
             raise
+
+
+def start(
+    name: str, attributes: Mapping[str, Any], *, carrier: Mapping[str, str] | None = None
+) -> Any | None:
+    """A span begun now and ended by the caller (`.end()`), for an operation that
+    outlives any one block (a websocket operation, from its subscribe message to its
+    end); None when tracing is off. `carrier`: as for `span`."""
+    if _tracer is None:
+        return None
+    from opentelemetry.propagate import extract
+
+    context = extract(carrier) if carrier is not None else None
+    return _tracer.start_span(name, context=context, attributes=dict(attributes))
+
+
+def outcome(current: Any | None, codes: Sequence[str], attributes: Mapping[str, str]) -> None:
+    """Note an operation's outcome on its span: `attributes`, and an error status with the
+    first of `codes` when there are any (the span is ended by whoever began it)."""
+    if current is None:
+        return
+    current.set_attributes(dict(attributes))
+    if codes:
+        from opentelemetry import trace
+
+        current.set_status(trace.Status(trace.StatusCode.ERROR, codes[0]))
+        current.set_attribute("switchboard.error.code", codes[0])
+
+
+def within(current: Any | None) -> contextlib.AbstractContextManager[Any]:
+    """`current` (a span of `start`) is the parent of the spans begun in the block, and
+    of those of the tasks created in it; it stays open after."""
+    if current is None:
+        return _NO_SPAN
+    from opentelemetry import trace
+
+    return trace.use_span(
+        current, end_on_exit=False, record_exception=False, set_status_on_exception=False
+    )
+
+
+_NO_SPAN = contextlib.nullcontext()
 
 
 def inject(headers: MutableMapping[str, str]) -> None:

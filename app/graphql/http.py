@@ -38,7 +38,7 @@ from app.errors import INTERNAL_SERVER_ERROR, BadUserInput, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.http_operations import Answer, HttpOperations, send_answer
 from app.graphql.json_input import decode, too_deep
-from app.graphql.observe import RequestObservation
+from app.graphql.observe import RequestObservation, traced
 from app.graphql.persisted import PersistedQueries, Refused
 from app.graphql.schema import SwitchboardSchema
 from app.graphql.wire import (
@@ -159,15 +159,7 @@ class GraphQLEndpoint:
         token = REQUEST_ID.set(observed.request_id)
         try:
             if tracing.enabled():
-                # A span per operation, continuing the caller's (the router's) trace.
-                carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-                with tracing.span(
-                    "graphql", {"requestId": observed.request_id}, carrier=carrier
-                ) as current:
-                    await self._serve(scope, receive, observed)
-                    current.set_attribute("graphql.operation.type", observed.operation_type)
-                    if observed.operation_name:
-                        current.set_attribute("graphql.operation.name", observed.operation_name)
+                await traced(scope, observed, lambda: self._serve(scope, receive, observed))
             else:
                 await self._serve(scope, receive, observed)
         finally:

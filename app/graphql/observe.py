@@ -1,7 +1,8 @@
-"""What an operator sees of each HTTP request to /graphql: its request id (taken from
-`X-Request-Id` when sane, echoed in the response), one log record (operation type and
-name, duration, status, outcome codes) and the operation metrics. Per request, never per
-field: a record and two metric updates, a few microseconds against ~400 µs per query.
+"""What an operator sees of each GraphQL operation, over HTTP, the event stream and
+websockets: its request id (taken from `X-Request-Id` when sane, echoed in the response),
+one log record (operation type and name, duration, status, outcome codes), the operation
+metrics and, when tracing is on, a span. Per operation, never per field: a record and two
+metric updates, a few microseconds against ~400 µs per query.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from graphql import DocumentNode, OperationDefinitionNode
 from starlette.types import Message, Scope, Send
 
-from app import logs
+from app import logs, tracing
 from app.metrics import GRAPHQL_OPERATIONS, GRAPHQL_SECONDS
 
 access = logging.getLogger("switchboard.access")
@@ -65,6 +67,12 @@ class RequestObservation:
             self.codes = refusal_codes(message.get("body", b""))
         await self._send(message)
 
+    def span_attributes(self) -> dict[str, str]:
+        attributes = {"graphql.operation.type": self.operation_type}
+        if self.operation_name:
+            attributes["graphql.operation.name"] = self.operation_name[:_NAME_LIMIT]
+        return attributes
+
     def finish(self, scope: Scope, *, log: bool, metrics: bool = True) -> None:
         elapsed = time.perf_counter() - self.started
         kind = self.operation_type
@@ -104,6 +112,25 @@ class RequestObservation:
             )
 
 
+async def traced(
+    scope: Scope, observed: RequestObservation, serve: Callable[[], Awaitable[None]]
+) -> None:
+    """`serve()` the request in a span (tracing is on) continuing the caller's (the
+    router's) trace; the span names the operation and its outcome."""
+    with tracing.span(
+        "graphql", {"requestId": observed.request_id}, carrier=carrier(scope["headers"])
+    ) as current:
+        try:
+            await serve()
+        finally:
+            tracing.outcome(current, observed.codes, observed.span_attributes())
+
+
+def carrier(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """A request's headers as the tracing propagator reads them (for `traceparent`)."""
+    return {key.decode("latin-1"): value.decode("latin-1") for key, value in headers}
+
+
 _REFUSAL_BYTES = 16_384  # refusal bodies are one short error; anything longer is not read
 
 
@@ -138,21 +165,34 @@ class OperationLog:
     it ends: completed, refused with an error, stopped by the client, or cut by the
     connection's end. `connection_id` plays the request id's part."""
 
-    __slots__ = ("_log", "_metrics", "_running", "connection_id", "sub")
+    __slots__ = ("_log", "_metrics", "_running", "_upgrade", "connection_id", "sub")
 
-    def __init__(self, request_id: bytes | None, *, log: bool, metrics: bool) -> None:
-        self.connection_id = logs.request_id_from(request_id)
+    def __init__(self, upgrade: Scope, *, log: bool, metrics: bool) -> None:
+        self.connection_id = logs.request_id_from(header(upgrade, b"x-request-id"))
         self.sub: str | None = None  # the connection's principal, once authenticated
         self._log = log
         self._metrics = metrics
-        self._running: dict[str, tuple[float, str, str | None]] = {}
+        self._upgrade = upgrade  # its headers hold the caller's traceparent
+        self._running: dict[str, tuple[float, str, str | None, Any]] = {}
 
-    def started(self, op_id: str, operation_type: str, name: str | None) -> None:
-        self._running[op_id] = (time.perf_counter(), operation_type, name)
+    def started(self, op_id: str, operation_type: str, name: str | None) -> Any | None:
+        """Note an operation begun; its span when tracing is on (it continues the trace
+        of the upgrade request), else None."""
+        span = None
+        if tracing.enabled():
+            attributes = {"requestId": self.connection_id, "graphql.operation.type": operation_type}
+            if name:
+                attributes["graphql.operation.name"] = name[:_NAME_LIMIT]
+            span = tracing.start("graphql", attributes, carrier=carrier(self._upgrade["headers"]))
+        self._running[op_id] = (time.perf_counter(), operation_type, name, span)
+        return span
 
     def ended(self, op_id: str, outcome: str, codes: list[str] | None = None) -> None:
         begun = self._running.pop(op_id, None)
-        at, kind, name = begun if begun is not None else (time.perf_counter(), "none", None)
+        at, kind, name, span = begun or (time.perf_counter(), "none", None, None)
+        if span is not None:
+            tracing.outcome(span, codes or (), {"switchboard.outcome": outcome})
+            span.end()
         if self._metrics:
             GRAPHQL_OPERATIONS.labels(kind, codes[0] if codes else outcome).inc()
         if not self._log:

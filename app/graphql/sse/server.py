@@ -20,12 +20,13 @@ from typing import Final
 from starlette.types import Receive, Scope, Send
 from strawberry.types.graphql import OperationType
 
+from app import tracing
 from app.auth.authenticator import Authenticator, credential_of_headers
 from app.auth.principal import EVERYONE, NOBODY
 from app.errors import INTERNAL_SERVER_ERROR, TOO_MANY_STREAMS, Unauthenticated
 from app.graphql.context import Context
 from app.graphql.http import ContextFactory
-from app.graphql.observe import RequestObservation, operation_name_of
+from app.graphql.observe import RequestObservation, operation_name_of, traced
 from app.graphql.persisted import PersistedQueries, Refused
 from app.graphql.schema import QUERIES_AND_MUTATIONS, SwitchboardSchema
 from app.graphql.sse.request import (
@@ -80,7 +81,10 @@ class EventStreamServer:
         observed = RequestObservation(scope, send)
         token = REQUEST_ID.set(observed.request_id)
         try:
-            await self._serve(scope, receive, observed)
+            if tracing.enabled():
+                await traced(scope, observed, lambda: self._serve(scope, receive, observed))
+            else:
+                await self._serve(scope, receive, observed)
         except Exception:
             # A bug of ours: logged with its stack trace, answered without it.
             logger.exception("unexpected error serving %s %s", scope["method"], scope["path"])

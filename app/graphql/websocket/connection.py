@@ -13,11 +13,12 @@ from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.types.graphql import OperationType
 
+from app import tracing
 from app.auth.principal import Principal
 from app.errors import UNAUTHENTICATED, error_entry
 from app.graphql.errors import coded
 from app.graphql.json_input import nested_deeper_than, too_deep
-from app.graphql.observe import OperationLog, header, operation_name_of
+from app.graphql.observe import OperationLog, operation_name_of
 from app.graphql.websocket.identity import FORBIDDEN_CLOSE, Identity
 from app.graphql.websocket.messages import (
     ConnectionInit,
@@ -53,9 +54,7 @@ class Connection:
         self.handler = HANDLERS[protocol]
         # The upgrade request's X-Request-Id (a router's), or one made up: one per connection.
         upgrade = websocket.scope if websocket is not None else {"headers": []}
-        self.log = OperationLog(
-            header(upgrade, b"x-request-id"), log=server.access_log, metrics=server.metrics
-        )
+        self.log = OperationLog(upgrade, log=server.access_log, metrics=server.metrics)
         self.params: dict[str, Any] = {}
         self.identity = Identity(upgrade["headers"])
         self.acknowledged = False
@@ -165,16 +164,19 @@ class Connection:
         if prepared.operation_type is None:  # it does not parse or validate
             self.send_error(op_id, [dict(coded(error).formatted) for error in prepared.errors])
             return
-        self.log.started(
+        span = self.log.started(
             op_id,
             prepared.operation_type.value,
             message.operation_name or operation_name_of(prepared.document),
         )
         if prepared.operation_type is OperationType.SUBSCRIPTION:
+            # Not the parent of the shared execution's vendor requests: they serve every
+            # subscriber of it, and outlive this one.
             await self.server.join(self, message)
         else:
             self.operations[op_id] = None
-            task = asyncio.create_task(self.server.run_once(self, message))
+            with tracing.within(span):  # the task's vendor requests are in this trace
+                task = asyncio.create_task(self.server.run_once(self, message))
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def leave(self, op_id: str, *, outcome: str | None = None) -> None:
