@@ -5,6 +5,8 @@ carrying the request id of the request it belongs to.
 id comes from the client's `X-Request-Id` (a router's) when it is a sane token, else is
 made here; it is echoed in the response header and set in a context variable, so that
 every record written while serving that request — vendor requests included — names it.
+Records take it when they are made, not when a handler formats them: a handler that
+formats later or in another thread (a QueueHandler, pytest's caplog) still has it.
 Structured fields go in `extra={"fields": {...}}`; never a credential, token or session id
 (tests/graphql/test_secrets.py reads every record).
 """
@@ -23,6 +25,25 @@ from typing import Any, TextIO
 REQUEST_ID: ContextVar[str | None] = ContextVar("switchboard_request_id", default=None)
 
 _SANE_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
+
+_make_record = logging.getLogRecordFactory()
+
+
+def _record_in_request(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    record = _make_record(*args, **kwargs)
+    # Not `request_id`: records given it in `extra` would clash (logging refuses those).
+    record.current_request_id = REQUEST_ID.get()
+    return record
+
+
+if getattr(_make_record, "__name__", "") != _record_in_request.__name__:  # once per process
+    logging.setLogRecordFactory(_record_in_request)
+
+
+def request_id_of(record: logging.LogRecord) -> str | None:
+    """The request a record was written for: its own `request_id` (`extra`), else the
+    one being served when it was made."""
+    return getattr(record, "request_id", None) or getattr(record, "current_request_id", None)
 
 
 def request_id_from(header: str | bytes | None) -> str:
@@ -45,7 +66,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = getattr(record, "request_id", None) or REQUEST_ID.get()
+        request_id = request_id_of(record)
         if request_id:
             document["requestId"] = request_id
         fields = getattr(record, "fields", None)
@@ -63,7 +84,7 @@ class TextFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         text = super().format(record)
-        request_id = getattr(record, "request_id", None) or REQUEST_ID.get()
+        request_id = request_id_of(record)
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict) and fields:
             text += " " + " ".join(f"{k}={v}" for k, v in fields.items())

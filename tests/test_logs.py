@@ -6,6 +6,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import logging.handlers
+import queue
+import threading
 
 import pytest
 
@@ -39,6 +42,29 @@ def test_json_records_carry_the_request_id_and_fields() -> None:
     assert record["durationMs"] == 1.5
     assert record["level"] == "warning"
     assert record["logger"] == "switchboard.test_logs"
+
+
+def test_a_record_formatted_later_in_another_thread_keeps_its_request_id() -> None:
+    """As behind a QueueHandler: the record is made while serving, formatted after."""
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    handler = logging.handlers.QueueHandler(records)
+    logger = logging.getLogger("switchboard.test_logs.queued")
+    logger.addHandler(handler)
+    logger.propagate = False
+    token = logs.REQUEST_ID.set("r-2")
+    try:
+        logger.warning("vendor answered")
+    finally:
+        logs.REQUEST_ID.reset(token)
+        logger.removeHandler(handler)
+    formatted: list[str] = []
+    worker = threading.Thread(
+        target=lambda: formatted.append(logs.JsonFormatter().format(records.get()))
+    )
+    worker.start()
+    worker.join()
+    assert json.loads(formatted[0])["requestId"] == "r-2"
+    assert logs.TextFormatter().format(logging.makeLogRecord({"msg": "x"})).endswith("x")
 
 
 def test_configure_picks_json_off_a_terminal_and_refuses_unknown_formats() -> None:

@@ -4,12 +4,15 @@ access record with the operation and its outcome codes, the operation metrics.""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 
 import pytest
 
 from app.calls import Vendor
 from app.graphql.observe import refusal_codes
+from app.logs import JsonFormatter
 from tests.demo import DEMO_IDS, UNKNOWN_IDS
 from tests.graphql.conftest import Gateway
 from tests.graphql.test_metrics import scrape
@@ -117,3 +120,21 @@ def test_refusal_codes_are_read_only_from_a_json_error_body() -> None:
     assert refusal_codes(b'{"errors":[{"message":"x","extensions":{"code":"A"}},{}]}') == ["A"]
     for body in (b"", b"Bad Request", b"[1]", b'{"errors":"x"}', b'{"errors":[1]}'):
         assert refusal_codes(body) == [], body
+
+
+async def test_a_vendor_request_is_a_debug_record_in_the_operations_request_id(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, "switchboard.vendors")
+    # Verba's token and apiKey travel in the query string: the record has the path only.
+    await post(gateway, DEMO_IDS[Vendor.VERBA], **{"X-Request-Id": "router-9"})
+    formatter = JsonFormatter()
+    records = [
+        json.loads(formatter.format(r)) for r in caplog.records if r.name == "switchboard.vendors"
+    ]
+    verba = [r for r in records if r["message"].startswith("verba GET ")]
+    assert verba, records
+    for record in verba:
+        assert record["level"] == "debug"
+        assert record["requestId"] == "router-9"
+        assert re.fullmatch(r"verba GET /[^?\s]* -> 200 in \d+\.\d ms", record["message"])
