@@ -15,7 +15,7 @@ import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import uvicorn
 from aiohttp import web
@@ -100,17 +100,28 @@ async def serve(settings: Settings) -> None:
             settings.server.host,
             settings.server.port,
         )
-        await DrainingServer(config, app.state.drain).serve()
+        await DrainingServer(config, app.state.drain, settings.server.drain_delay).serve()
+
+
+# The drain's own step (readiness off, websockets closed, leases released) takes at most
+# this long; a stop takes at most this + SWITCHBOARD_DRAIN_DELAY + SWITCHBOARD_DRAIN_TIMEOUT
+# (a platform's kill deadline must be longer: deploy/kubernetes.yaml, docker-compose.yml).
+DRAIN_STEP_TIMEOUT: Final = 5.0
 
 
 class DrainingServer(uvicorn.Server):
     """uvicorn, stopping gracefully: on the first SIGTERM/SIGINT the app drains first
-    (readiness off, websockets closed 1001, leases released), then uvicorn stops
-    accepting and lets in-flight requests finish within SWITCHBOARD_DRAIN_TIMEOUT."""
+    (readiness off, websockets closed 1001, leases released) and goes on serving requests
+    for SWITCHBOARD_DRAIN_DELAY seconds, until a load balancer polling /readyz has
+    stopped sending here; then uvicorn stops accepting and lets in-flight requests
+    finish within SWITCHBOARD_DRAIN_TIMEOUT. A second signal stops at once."""
 
-    def __init__(self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self, config: uvicorn.Config, drain: Callable[[], Awaitable[None]], delay: float = 0.0
+    ) -> None:
         super().__init__(config)
         self._drain = drain
+        self._delay = delay
         self._draining: asyncio.Task[None] | None = None
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -122,10 +133,13 @@ class DrainingServer(uvicorn.Server):
 
     async def _then_exit(self, sig: int, frame: FrameType | None) -> None:
         try:
-            async with asyncio.timeout(5):
+            async with asyncio.timeout(DRAIN_STEP_TIMEOUT):
                 await self._drain()
         except Exception as failed:  # the stop goes on whatever the drain met
             logger.warning("drain: %s", type(failed).__name__)
+        if self._delay > 0:
+            logger.info("draining: serving %g s more before refusing connections", self._delay)
+            await asyncio.sleep(self._delay)
         super().handle_exit(sig, frame)
 
 

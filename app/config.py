@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -83,7 +84,10 @@ class ServerSection:
     # whole request, headers and body (and to take what it is sent); connections served at
     # once; Host names accepted when not bound to loopback ("" = any), comma-separated.
     http_read_timeout: float = 10.0
-    # Seconds in-flight requests may take to finish once a stop began (after the drain).
+    # A stop (SIGTERM): seconds the instance goes on accepting requests once it answers
+    # not ready (a load balancer's probe interval, so that it stops sending here first),
+    # then seconds in-flight requests may take to finish.
+    drain_delay: float = 0.0
     drain_timeout: float = 10.0
     max_connections: int = 20_000
     allowed_hosts: str = ""
@@ -315,6 +319,8 @@ class Settings:
                     f"SWITCHBOARD_{name.upper()}={raw!r}: expected a "
                     f"{type(default).__name__} like {default!r}"
                 ) from None
+            if kind in (int, float) and (problem := _number_problem(name, values[name])):
+                raise ConfigurationError(f"SWITCHBOARD_{name.upper()}={raw!r}: {problem}")
         if "auth" in values:
             values["auth"] = _auth_methods(values["auth"])
         if values.get("log_format", "") not in ("", "json", "text"):
@@ -460,6 +466,39 @@ def _auth_methods(raw: str) -> str:
 
 # Switches whose default depends on the mode (see Settings.graphiql).
 _ON_IN_DEMO_MODE = ("graphiql", "introspection")
+
+
+# Seconds and counts where 0 would spin a loop or refuse everything (a poll, a keep-alive,
+# a lease renewal every 0 s); elsewhere 0 means off or none (SWITCHBOARD_LONG_POLL=0).
+_POSITIVE = frozenset(
+    {
+        "http_read_timeout",
+        "vendor_timeout",
+        "vendor_concurrency",
+        "confirm_timeout",
+        "confirm_interval",
+        "ws_keep_alive",
+        "ws_init_timeout",
+        "sse_keep_alive",
+        "poll_interval",
+        "lease_ttl",
+        "stats_interval",
+        "jwt_jwks_refresh",
+    }
+)
+
+
+def _number_problem(name: str, number: float) -> str | None:
+    """What is wrong with a number a variable gave (every setting counts or measures)."""
+    if not math.isfinite(number):
+        return "expected a finite number"
+    if name == "port" and not 0 <= number <= 65_535:
+        return "expected a port from 0 to 65535"
+    if name in _POSITIVE and number <= 0:
+        return "expected a number above 0"
+    if number < 0:
+        return "expected a number of 0 or more"
+    return None
 
 
 def _parse(raw: str, kind: type) -> Any:

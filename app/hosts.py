@@ -5,8 +5,8 @@ re-point that name at 127.0.0.1 (DNS rebinding); to the browser that is same-ori
 so the page can read the answers. Bound to loopback, switchboard therefore accepts only
 loopback names (plus SWITCHBOARD_ALLOWED_HOSTS, e.g. the name a local reverse proxy
 passes on); bound elsewhere, only SWITCHBOARD_ALLOWED_HOSTS, when set. Refusals are a
-coded 403, for websocket handshakes too. `/healthz` is not checked: probes address pods
-by IP and it says nothing a client may not know.
+coded 403, for websocket handshakes too. `/healthz`, `/readyz` and `/metrics` are not
+checked: probes and Prometheus address pods by IP, and they hold no call data.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
@@ -206,6 +206,11 @@ def create_app(settings: Settings, *, demo: bool = False) -> SwitchboardApp:
     )
 
 
+# Probes (the kubelet's) and scrapes (Prometheus') address a pod by its IP, not by a name
+# SWITCHBOARD_ALLOWED_HOSTS lists; these answers hold no call data (app/hosts.py).
+UNCHECKED_HOST_PATHS: Final = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class SwitchboardApp:
     """The Starlette app, with `/graphql` handed straight to its endpoints: Starlette's
     router and middleware wrap every message sent, which cost ~10% of a small query's CPU
@@ -233,7 +238,11 @@ class SwitchboardApp:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
-        if self.hosts is not None and scope["path"] != "/healthz" and not self.hosts.allows(scope):
+        if (
+            self.hosts is not None
+            and scope["path"] not in UNCHECKED_HOST_PATHS
+            and not self.hosts.allows(scope)
+        ):
             await self.hosts.refuse(scope, receive, send)
             return
         origin = self.origins.verdict(scope)

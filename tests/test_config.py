@@ -35,6 +35,49 @@ def test_settings_name_the_variable_of_a_bad_value() -> None:
         Settings.from_env({"SWITCHBOARD_MAX_IDS": "many"})
 
 
+@pytest.mark.parametrize(
+    ("variable", "raw", "problem"),
+    [
+        # A poll every -1 s (or 0 s, or nan s) would spin against the vendor.
+        ("SWITCHBOARD_POLL_INTERVAL", "-1", "expected a number above 0"),
+        ("SWITCHBOARD_POLL_INTERVAL", "0", "expected a number above 0"),
+        ("SWITCHBOARD_POLL_INTERVAL", "nan", "expected a finite number"),
+        ("SWITCHBOARD_WS_KEEP_ALIVE", "0", "expected a number above 0"),
+        ("SWITCHBOARD_VENDOR_TIMEOUT", "inf", "expected a finite number"),
+        ("SWITCHBOARD_DRAIN_DELAY", "-5", "expected a number of 0 or more"),
+        ("SWITCHBOARD_MAX_IDS", "-1", "expected a number of 0 or more"),
+        ("SWITCHBOARD_PORT", "99999", "expected a port from 0 to 65535"),
+    ],
+)
+def test_a_number_out_of_its_range_is_named_with_the_range(
+    variable: str, raw: str, problem: str
+) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        Settings.from_env({variable: raw})
+    assert str(refused.value) == f"{variable}={raw!r}: {problem}"
+
+
+def test_every_setting_that_must_be_above_0_is_a_setting_refusing_0() -> None:
+    from app.config import _POSITIVE
+
+    assert len(_POSITIVE) == 12
+    for name in sorted(_POSITIVE):
+        variable = f"SWITCHBOARD_{name.upper()}"
+        with pytest.raises(
+            ConfigurationError, match=f"^{variable}='0': expected a number above 0$"
+        ):
+            Settings.from_env({variable: "0"})
+
+
+def test_zero_stays_a_value_where_it_means_off() -> None:
+    settings = Settings.from_env(
+        {"SWITCHBOARD_LONG_POLL": "0", "SWITCHBOARD_DRAIN_DELAY": "0", "SWITCHBOARD_PORT": "0"}
+    )
+    assert settings.live.long_poll == 0
+    assert settings.server.drain_delay == 0
+    assert settings.server.port == 0
+
+
 def test_vendors_are_configured_by_url_with_hidden_credentials() -> None:
     settings = Settings.from_env(
         {

@@ -40,11 +40,11 @@ async def test_bound_to_loopback_other_names_are_refused(
 ) -> None:
     async with serve_gateway(emulator_server) as gateway:
         status, body = await status_for(gateway.url, host)
-        async with (
-            aiohttp.ClientSession() as session,
-            session.get(f"{gateway.url}/healthz", headers={"Host": host}) as health,
-        ):
-            assert health.status == 200  # probes address pods by IP
+        async with aiohttp.ClientSession() as session:
+            # Probes (a kubelet's) and scrapes (Prometheus') address pods by IP.
+            for path in ("/healthz", "/readyz", "/metrics"):
+                async with session.get(f"{gateway.url}{path}", headers={"Host": host}) as probe:
+                    assert probe.status == 200, path
     assert status == 403
     assert body["errors"][0]["extensions"]["code"] == "HOST_NOT_ALLOWED"  # type: ignore[index]
 

@@ -55,13 +55,14 @@ def test_sigterm_drains_then_exits() -> None:
     assert "Traceback" not in output
 
 
-def start_demo(port: int) -> subprocess.Popen[str]:
+def start_demo(port: int, **variables: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "SWITCHBOARD_PORT": str(port),
         "SWITCHBOARD_SIMULATE": "0",
         "SWITCHBOARD_LOG_FORMAT": "text",
         "SWITCHBOARD_DRAIN_TIMEOUT": "30",  # far longer than the test allows
+        **variables,
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "app"],
@@ -144,6 +145,37 @@ def test_an_operation_in_flight_finishes_while_new_connections_are_refused() -> 
         if server.poll() is None:
             server.kill()
     assert server.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
+
+
+def test_with_a_drain_delay_new_requests_are_served_while_not_ready() -> None:
+    """Behind a load balancer polling /readyz: it takes a probe interval to stop sending
+    here, and what it sends meanwhile is served, not refused."""
+    port = free_port()
+    server = start_demo(port, SWITCHBOARD_DRAIN_DELAY="3")
+    base = f"http://127.0.0.1:{port}"
+    genesys = DEMO_IDS[Vendor.GENESYS]
+    try:
+        server.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while readiness(base) == 200:
+            assert time.monotonic() < deadline, "still ready"
+            time.sleep(0.02)
+        # Not ready, and a request on a new connection is still answered a second later
+        # (without the delay uvicorn stops listening within 0.1 s of the drain's end).
+        assert readiness(base) == 503
+        time.sleep(1)
+        assert post_query(base, genesys) == (200, {"data": {"call": {"id": genesys}}})
+        deadline = time.monotonic() + 20
+        while readiness(base) is not None:
+            assert time.monotonic() < deadline, "still accepting connections"
+            time.sleep(0.05)
+        output, _ = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert server.returncode in (0, -signal.SIGTERM), output
+    assert "draining: serving 3 s more before refusing connections" in output
     assert "Traceback" not in output
 
 

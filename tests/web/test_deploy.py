@@ -21,6 +21,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from app.__main__ import DRAIN_STEP_TIMEOUT
 from app.config import Settings
 from tests.conftest import EmulatorServer
 from tests.graphql.conftest import Gateway, serve_gateway
@@ -220,3 +221,61 @@ def test_a_venv_of_an_older_python_is_refused_clearly(tmp_path: Path) -> None:
     assert "rm -rf" in refused.stderr
     accepted = make("python-check")  # this checkout's own .venv
     assert accepted.returncode == 0, accepted.stderr
+
+
+def seconds(duration: str) -> float:
+    """A compose duration such as "20s" or "1m30s"."""
+    parts = re.fullmatch(r"(?:(\d+)m)?(?:(\d+)s)?", duration)
+    assert duration, "empty"
+    assert parts is not None, duration
+    return int(parts[1] or 0) * 60 + int(parts[2] or 0)
+
+
+def test_compose_waits_out_the_drain_before_killing() -> None:
+    services = compose()["services"]
+    for name in ("switchboard-1", "switchboard-2"):
+        env = {k: str(v) for k, v in services[name]["environment"].items()}
+        server = Settings.from_env(env).server
+        needed = DRAIN_STEP_TIMEOUT + server.drain_delay + server.drain_timeout
+        assert seconds(services[name]["stop_grace_period"]) > needed, name
+
+
+def kubernetes() -> dict[str, dict[str, Any]]:
+    documents = yaml.safe_load_all((ROOT / "deploy/kubernetes.yaml").read_text())
+    return {document["kind"]: document for document in documents}
+
+
+def test_the_kubernetes_deployment_is_a_valid_configuration_probed_on_its_port() -> None:
+    manifest = kubernetes()
+    pod = manifest["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    # Secret references stand for values the cluster holds.
+    env = {e["name"]: e.get("value", "from-a-secret") for e in container["env"]}
+    settings = Settings.from_env(env)  # unknown names and bad values raise here
+    assert settings.server.host == "0.0.0.0"
+    assert settings.live.broadcast_url.startswith("redis://")
+    [port] = container["ports"]
+    assert port["containerPort"] == settings.server.port
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": port["name"]}
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": port["name"]}
+    # The image's user (Dockerfile USER), not root.
+    user = dict(final_stage())["USER"]
+    assert f"{pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}" == user
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    service = manifest["Service"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    assert service["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
+
+
+def test_the_kubernetes_pod_serves_until_readiness_is_noticed_and_is_killed_after_the_drain() -> (
+    None
+):
+    pod = kubernetes()["Deployment"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    env = {e["name"]: e.get("value", "from-a-secret") for e in container["env"]}
+    server = Settings.from_env(env).server
+    readiness = container["readinessProbe"]
+    noticed = readiness["periodSeconds"] * readiness["failureThreshold"]
+    assert server.drain_delay > noticed  # the endpoints drop the pod before it stops listening
+    needed = DRAIN_STEP_TIMEOUT + server.drain_delay + server.drain_timeout
+    assert pod["terminationGracePeriodSeconds"] > needed
