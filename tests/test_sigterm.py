@@ -17,6 +17,11 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as websocket_connect
+from websockets.typing import Subprotocol
+
 from app.calls import Vendor
 from tests.demo import DEMO_IDS
 from tests.sse import open_stream
@@ -166,6 +171,19 @@ def test_with_a_drain_delay_new_requests_are_served_while_not_ready() -> None:
         assert readiness(base) == 503
         time.sleep(1)
         assert post_query(base, genesys) == (200, {"data": {"call": {"id": genesys}}})
+        hold = "mutation($id: ID!) { holdCall(id: $id) { id state } }"
+        assert post_query(base, genesys, hold) == (
+            200,
+            {"data": {"holdCall": {"id": genesys, "state": "HELD"}}},
+        )
+        # A websocket, though, is told to go elsewhere at once, as the open ones were.
+        with websocket_connect(
+            f"ws://127.0.0.1:{port}/graphql", subprotocols=[Subprotocol("graphql-transport-ws")]
+        ) as client:
+            with pytest.raises(ConnectionClosed) as closed:
+                client.recv(timeout=5)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1001
         deadline = time.monotonic() + 20
         while readiness(base) is not None:
             assert time.monotonic() < deadline, "still accepting connections"
@@ -179,12 +197,12 @@ def test_with_a_drain_delay_new_requests_are_served_while_not_ready() -> None:
     assert "Traceback" not in output
 
 
-def post_query(base: str, call_id: str) -> tuple[int, object]:
+def post_query(
+    base: str, call_id: str, query: str = "query($id: ID!) { call(id: $id) { id } }"
+) -> tuple[int, object]:
     request = urllib.request.Request(
         f"{base}/graphql",
-        data=json.dumps(
-            {"query": "query($id: ID!) { call(id: $id) { id } }", "variables": {"id": call_id}}
-        ).encode(),
+        data=json.dumps({"query": query, "variables": {"id": call_id}}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=20) as response:

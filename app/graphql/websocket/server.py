@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -29,6 +29,10 @@ from app.metrics import Sample
 
 # The context of one operation: who asks (the connection's principal) and connection_init.
 ContextFactory = Callable[[Principal, dict[str, Any]], Awaitable[Context]]
+
+
+# The close reason of a stop's 1001 (going away): reconnect to another instance.
+_GOING_AWAY: Final = "Server draining: reconnect"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class SubscriptionServer:
         self.connections: set[Connection] = set()
         self.shared: dict[SharingKey, SharedExecution] = {}
         self._keep_alive: asyncio.Task[None] | None = None
+        self.draining = False  # a stop began: connections are told to go elsewhere
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         upgraded = asyncio.get_running_loop().time()  # the init timeout counts from here
@@ -78,6 +83,11 @@ class SubscriptionServer:
             await websocket.close(code=4406, reason="Subprotocol not acceptable")
             return
         await websocket.accept(subprotocol=protocol)
+        if self.draining:
+            # Accepted, then closed as the open ones were: the client reconnects elsewhere
+            # at once (a refused handshake looks like an error to most clients).
+            await websocket.close(code=1001, reason=_GOING_AWAY)
+            return
         connection = Connection(self, websocket, protocol, send)
         self.connections.add(connection)
         self._start_keep_alive()
@@ -103,8 +113,9 @@ class SubscriptionServer:
     async def going_away(self) -> None:
         """Draining: close every connection with 1001 (going away), so that clients
         reconnect to another instance at once rather than at a timeout."""
+        self.draining = True
         await asyncio.gather(
-            *(c.close(1001, "Server draining: reconnect") for c in list(self.connections)),
+            *(c.close(1001, _GOING_AWAY) for c in list(self.connections)),
             return_exceptions=True,
         )
 
