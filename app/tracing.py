@@ -70,26 +70,22 @@ def span(
     """A span around the block (nothing when tracing is off). `carrier`: headers of an
     incoming request whose `traceparent` the span continues. An exception leaving the
     block marks the span as an error, with the exception's type only."""
-    if _tracer is None:
+    current = start(name, attributes or {}, carrier=carrier)
+    if current is None:
         yield None
         return
     from opentelemetry import trace
-    from opentelemetry.propagate import extract
 
-    context = extract(carrier) if carrier is not None else None
-    with _tracer.start_as_current_span(
-        name,
-        context=context,
-        attributes=dict(attributes or {}),
+    with trace.use_span(
+        current,
+        end_on_exit=True,
         record_exception=False,  # its text may quote a URL; the code is set below
         set_status_on_exception=False,
-    ) as current:
+    ):
         try:
             yield current
         except BaseException as failed:
-            code = getattr(failed, "code", type(failed).__name__)
-            current.set_status(trace.Status(trace.StatusCode.ERROR, str(code)))
-            current.set_attribute("switchboard.error.code", str(code))
+            _failed(current, str(getattr(failed, "code", type(failed).__name__)))
             raise
 
 
@@ -114,10 +110,15 @@ def outcome(current: Any | None, codes: Sequence[str], attributes: Mapping[str, 
         return
     current.set_attributes(dict(attributes))
     if codes:
-        from opentelemetry import trace
+        _failed(current, codes[0])
 
-        current.set_status(trace.Status(trace.StatusCode.ERROR, codes[0]))
-        current.set_attribute("switchboard.error.code", codes[0])
+
+def _failed(current: Any, code: str) -> None:
+    """An error status with the code (never an exception's text: it may quote a URL)."""
+    from opentelemetry import trace
+
+    current.set_status(trace.Status(trace.StatusCode.ERROR, code))
+    current.set_attribute("switchboard.error.code", code)
 
 
 def within(current: Any | None) -> contextlib.AbstractContextManager[Any]:

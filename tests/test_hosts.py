@@ -26,19 +26,31 @@ async def status_for(url: str, host: str | None) -> tuple[int, dict[str, object]
         return response.status, await response.json(content_type=None)
 
 
-@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:1", "[::1]:8000"])
+def addressed(template: str, gateway_url: str, emulator: EmulatorServer) -> str:
+    """A Host value: `{port}` the gateway's own port, `{other}` another one in use (the
+    emulators'), as a reverse proxy in front may pass on."""
+    port = gateway_url.rsplit(":", 1)[1]
+    other = emulator.url.rsplit(":", 1)[1]
+    return template.format(port=port, other=other)
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "localhost:{port}", "127.0.0.1:{other}", "[::1]:{port}"]
+)
 async def test_bound_to_loopback_loopback_names_are_served(
     emulator_server: EmulatorServer, host: str
 ) -> None:
     async with serve_gateway(emulator_server) as gateway:
+        host = addressed(host, gateway.url, emulator_server)
         assert await status_for(gateway.url, host) == (200, {"data": {"__typename": "Query"}})
 
 
-@pytest.mark.parametrize("host", ["rebound.example", "rebound.example:8000", "127.0.0.1.nip.io"])
+@pytest.mark.parametrize("host", ["rebound.example", "rebound.example:{port}", "127.0.0.1.nip.io"])
 async def test_bound_to_loopback_other_names_are_refused(
     emulator_server: EmulatorServer, host: str
 ) -> None:
     async with serve_gateway(emulator_server) as gateway:
+        host = addressed(host, gateway.url, emulator_server)
         status, body = await status_for(gateway.url, host)
         async with aiohttp.ClientSession() as session:
             # Probes (a kubelet's) and scrapes (Prometheus') address pods by IP.
@@ -55,7 +67,8 @@ async def test_websocket_handshake_with_another_name_is_refused(
     async with serve_gateway(emulator_server) as gateway:
         client, refused = await StalledWebSocket.handshake(gateway.url, host="rebound.example")
         client.close()
-        client, accepted = await StalledWebSocket.handshake(gateway.url, host="localhost:1")
+        other = addressed("localhost:{other}", gateway.url, emulator_server)
+        client, accepted = await StalledWebSocket.handshake(gateway.url, host=other)
         client.close()
     assert refused.status_code == 403
     assert json.loads(refused.body or b"")["errors"][0]["extensions"]["code"] == "HOST_NOT_ALLOWED"
@@ -119,7 +132,7 @@ def test_graphiql_and_introspection_are_on_in_demo_mode_only() -> None:
     switched_off = Settings.from_env({"SWITCHBOARD_GRAPHIQL": "0"})
     assert switched_off.server.graphiql is False
     # The demo setup points demo settings at the emulators: what was resolved stays.
-    assert demo.with_vendors("http://127.0.0.1:1", DEMO_CREDENTIALS).server.graphiql is True
+    assert demo.with_vendors("http://vendors.invalid", DEMO_CREDENTIALS).server.graphiql is True
 
 
 async def test_with_real_vendors_no_graphiql_and_no_introspection(

@@ -299,3 +299,27 @@ def test_off_switchboard_imports_nothing_of_opentelemetry_on_any_transport() -> 
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "served; importers in app/: []"
+
+
+async def test_a_commands_confirmation_is_a_span_inside_its_operation(
+    exporter: InMemorySpanExporter, emulator_server: EmulatorServer
+) -> None:
+    genesys = DEMO_IDS[Vendor.GENESYS]
+    async with serve_gateway(emulator_server, confirm_interval=0.05) as gateway:
+        result = await gateway.client.execute(
+            "mutation Hold($id: ID!) { holdCall(id: $id) { state } }", {"id": genesys}
+        )
+        assert result == {"data": {"holdCall": {"state": "HELD"}}}
+    spans = exporter.get_finished_spans()
+    [operation] = graphql_spans(exporter)
+    [confirm] = [s for s in spans if s.name == "confirm"]
+    assert confirm.attributes == {"vendor": "genesys"}
+    assert confirm.parent is not None
+    assert confirm.parent.span_id == operation.context.span_id
+    # The confirmation's reads are its children.
+    assert any(
+        s.name.startswith("genesys ")
+        and s.parent is not None
+        and s.parent.span_id == confirm.context.span_id
+        for s in spans
+    )

@@ -67,12 +67,6 @@ class RequestObservation:
             self.codes = refusal_codes(message.get("body", b""))
         await self._send(message)
 
-    def span_attributes(self) -> dict[str, str]:
-        attributes = {"graphql.operation.type": self.operation_type}
-        if self.operation_name:
-            attributes["graphql.operation.name"] = self.operation_name[:_NAME_LIMIT]
-        return attributes
-
     def finish(self, scope: Scope, *, log: bool, metrics: bool = True) -> None:
         elapsed = time.perf_counter() - self.started
         kind = self.operation_type
@@ -123,7 +117,16 @@ async def traced(
         try:
             await serve()
         finally:
-            tracing.outcome(current, observed.codes, observed.span_attributes())
+            attributes = operation_attributes(observed.operation_type, observed.operation_name)
+            tracing.outcome(current, observed.codes, attributes)
+
+
+def operation_attributes(operation_type: str, name: str | None) -> dict[str, str]:
+    """A `graphql` span's attributes for the operation."""
+    attributes = {"graphql.operation.type": operation_type}
+    if name:
+        attributes["graphql.operation.name"] = name[:_NAME_LIMIT]
+    return attributes
 
 
 def carrier(headers: list[tuple[bytes, bytes]]) -> dict[str, str]:
@@ -180,9 +183,10 @@ class OperationLog:
         of the upgrade request), else None."""
         span = None
         if tracing.enabled():
-            attributes = {"requestId": self.connection_id, "graphql.operation.type": operation_type}
-            if name:
-                attributes["graphql.operation.name"] = name[:_NAME_LIMIT]
+            attributes = {
+                "requestId": self.connection_id,
+                **operation_attributes(operation_type, name),
+            }
             span = tracing.start("graphql", attributes, carrier=carrier(self._upgrade["headers"]))
         self._running[op_id] = (time.perf_counter(), operation_type, name, span)
         return span

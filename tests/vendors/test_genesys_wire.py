@@ -246,7 +246,8 @@ DIAL_NOTIFICATION_852_DRAFT = """{
 }"""
 
 # docs.genesys.com Documentation/HTCC/latest/API/CallsMessageType, DeviceStateChangeMessage
-# example, verbatim.
+# example, verbatim but for the host of voiceEnvironmentUri (the page's own GWS at a
+# loopback address and port; nothing reads that URI).
 DEVICE_STATE_CHANGE = """{
   "data": {
     "messageType": "DeviceStateChangeMessage",
@@ -263,7 +264,7 @@ DEVICE_STATE_CHANGE = """{
         "e164Number": "5005",
         "telephonyNetwork": "Private",
         "doNotDisturb": "Off",
-        "voiceEnvironmentUri": "http://127.0.0.1:8080/api/v2/voice-environments/370ef5e6-9e3c-4d91-9588-7f4dfe67e011",
+        "voiceEnvironmentUri": "https://gws.example/api/v2/voice-environments/370ef5e6-9e3c-4d91-9588-7f4dfe67e011",
         "capabilities": [
           "DoNotDisturbOn",
           "ForwardCallsOn",
