@@ -3,6 +3,7 @@ revision, in the same run, interleaved rounds (the order alternating), on one se
 emulators. The revision is checked out into a temporary git worktree that shares .venv.
 
     .venv/bin/python -m bench.ab_commits --base HEAD~1 [--rounds 6] [--connections 32]
+        [--env SWITCHBOARD_ACCESS_LOG=1 ...]   (both servers; B1's defaults otherwise)
 
 Prints req/s per round and the ratio of the medians (this tree / base); writes
 bench/results/ab_commits.json.
@@ -29,6 +30,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--duration", type=float, default=4.0)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a variable for both servers, e.g. SWITCHBOARD_ACCESS_LOG=1 (B1 runs with it off)",
+    )
     args = parser.parse_args()
     body = json.dumps({"query": SWITCHBOARD_QUERY})
     with tempfile.TemporaryDirectory(prefix="switchboard-ab-") as scratch:
@@ -48,20 +56,25 @@ def main() -> None:
     log(f"req/s per round: {rps}; median this tree / base: {ratio:.3f}")
     results.write_json(
         "ab_commits",
-        {"base": args.base, "connections": args.connections, "rps": rps, "ratio": ratio},
+        {
+            "base": args.base,
+            "connections": args.connections,
+            "env": args.env,
+            "rps": rps,
+            "ratio": ratio,
+        },
     )
 
 
 def run(base_tree: Path, body: str, args: argparse.Namespace) -> dict[str, list[float]]:
     with Processes() as procs:
         _, emulators = start_emulators(procs)
+        env = switchboard_env(emulators) | dict(item.split("=", 1) for item in args.env)
         urls = {}
         for name, cwd in (("this tree", ROOT), ("base", base_tree)):
             port = free_port()
             argv = [PYTHON, "-m", "app", "--host", "127.0.0.1", "--port", str(port)]
-            proc = procs.start(
-                name.replace(" ", "-"), argv, env=switchboard_env(emulators), cwd=cwd
-            )
+            proc = procs.start(name.replace(" ", "-"), argv, env=env, cwd=cwd)
             procs.wait_http(proc, f"http://127.0.0.1:{port}/healthz")
             urls[name] = f"http://127.0.0.1:{port}/graphql"
         for url in urls.values():  # warm-up
